@@ -1,0 +1,26 @@
+# Two commands: `make lab` opens the course, `make test` runs every check.
+# Both create (once) a virtual environment in .venv inside this checkout.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# PyTorch's CPU-only wheels: on Linux, PyPI's default torch pulls gigabytes of CUDA packages.
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+TORCH_VERSION ?= 2.13.0
+
+.PHONY: setup lab test lessons
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --no-deps --extra-index-url $(TORCH_INDEX) "torch==$(TORCH_VERSION)"
+	$(BIN)/python -m pip install -e ".[course,dev]"
+	touch $@
+
+lab: setup
+	$(BIN)/jupyter lab lessons/
+
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest

@@ -1,0 +1,334 @@
+"""The by-hand problems: the two canonical worked examples and a generator of fresh ones.
+
+`autoencoder_problem(seed)` and `sae_problem(seed)`: seed 0 (`CANONICAL`) is the worked example the
+lessons use; any other seed draws a new hand-friendly problem. A hand-friendly problem has:
+
+- inputs and weights in -3..3 (biases too);
+- every value of its trace (forward pass, gradients) an integer with |v| <= MAX_ENTRY, except the
+  SAE's decoder-norm gradient, which is a multiple of 1/6 (norms are 1, 2 or 3), and the update
+  step, which subtracts lr = 0.01 times a gradient;
+- every ReLU zeroing at least one entry, and no pre-activation exactly 0;
+- a gradient that reaches every weight matrix (no all-zero dW);
+- every SAE decoder column of whole-number length (1, 2 or 3, e.g. (1, 2, 2) has length 3).
+
+The random numbers come from a small pure-Python generator, so a seed gives the same problem on
+any machine and with any numpy version.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import permutations, product
+
+import numpy as np
+
+from ._validate import as_column, as_matrix, as_scalar
+
+CANONICAL = 0
+MAX_ENTRY = 50  # the largest |value| in any matrix of a generated problem's trace
+_MAX_ACTIVATION = 5  # the largest |pre-activation| of a hidden unit
+_MAX_ERROR = 3  # the largest |X' - X| of a fresh problem's reconstruction
+LR = 0.01  # the learning rate of the one update step
+
+
+def _stored(array: np.ndarray) -> np.ndarray:
+    """Whole-number arrays are kept as integers, so a problem prints the way it is written."""
+    return array.astype(np.int64) if np.array_equal(array, np.round(array)) else array
+
+
+@dataclass
+class AutoencoderProblem:
+    """X: (d, samples), columns are samples. layers: [(W, b), ...], W: (out, in), b: (out,).
+
+    The network is linear -> ReLU after every layer but the last; the last layer outputs d values
+    (the reconstruction of X) with no ReLU, so it can go negative like the data.
+    """
+
+    X: np.ndarray
+    layers: list[tuple[np.ndarray, np.ndarray]]
+    lr: float = LR
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        X = as_matrix(self.X, "X", "features x samples")
+        if not isinstance(self.layers, (list, tuple)) or not self.layers:
+            raise ValueError("layers must be a non-empty list of (W, b) pairs, one per layer.")
+        width, checked = X.shape[0], []
+        for k, pair in enumerate(self.layers, start=1):
+            if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+                raise ValueError(f"layers[{k - 1}] must be a pair (W{k}, b{k}); got {pair!r}.")
+            W = as_matrix(pair[0], f"W{k}", "outputs x inputs")
+            if W.shape[1] != width:
+                raise ValueError(
+                    f"W{k} must have {width} columns, one per input of layer {k} "
+                    f"(the {'features of X' if k == 1 else f'outputs of layer {k - 1}'}); "
+                    f"got W{k} with shape {W.shape}."
+                )
+            b = as_column(pair[1], f"b{k}", W.shape[0], f"W{k}")
+            checked.append((_stored(W), _stored(b)))
+            width = W.shape[0]
+        if width != X.shape[0]:
+            raise ValueError(
+                f"the last layer must output {X.shape[0]} values, one per feature of X, to "
+                f"reconstruct it; it outputs {width}."
+            )
+        self.X, self.layers = _stored(X), checked
+        self.lr = as_scalar(self.lr, "lr", positive=True)
+
+
+@dataclass
+class SAEProblem:
+    """X: (d, tokens), one column per token. W_enc: (m, d), b_enc: (m,), W_dec: (d, m), b_dec: (d,).
+
+    Column j of W_dec is feature j's direction. lam weighs the sparsity penalty.
+    """
+
+    X: np.ndarray
+    W_enc: np.ndarray
+    b_enc: np.ndarray
+    W_dec: np.ndarray
+    b_dec: np.ndarray
+    lam: float = 1
+    lr: float = LR
+    seed: int | None = field(default=None)
+
+    def __post_init__(self) -> None:
+        X = as_matrix(self.X, "X", "activation dims x tokens")
+        d = X.shape[0]
+        W_enc = as_matrix(self.W_enc, "W_enc", "features x activation dims")
+        if W_enc.shape[1] != d:
+            raise ValueError(
+                f"X has {d} rows (activation dims), so W_enc needs {d} columns; "
+                f"got W_enc with shape {W_enc.shape}."
+            )
+        m = W_enc.shape[0]
+        W_dec = as_matrix(self.W_dec, "W_dec", "activation dims x features")
+        if W_dec.shape != (d, m):
+            hint = " It looks transposed." if W_dec.shape == (m, d) else ""
+            raise ValueError(
+                f"W_dec must have shape ({d}, {m}): {d} activation dims x {m} features, column j "
+                f"being feature j's direction; got {W_dec.shape}.{hint}"
+            )
+        self.X, self.W_enc, self.W_dec = _stored(X), _stored(W_enc), _stored(W_dec)
+        self.b_enc = _stored(as_column(self.b_enc, "b_enc", m, "W_enc"))
+        self.b_dec = _stored(as_column(self.b_dec, "b_dec", d, "W_dec"))
+        self.lam = as_scalar(self.lam, "lam", positive=True)
+        self.lr = as_scalar(self.lr, "lr", positive=True)
+
+
+class _SplitMix64:
+    """A tiny, exactly specified random generator (Steele, Lea and Flood's SplitMix64)."""
+
+    MASK = (1 << 64) - 1
+
+    def __init__(self, seed: int) -> None:
+        self.state = seed & self.MASK
+
+    def next(self) -> int:
+        self.state = (self.state + 0x9E3779B97F4A7C15) & self.MASK
+        z = self.state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & self.MASK
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & self.MASK
+        return z ^ (z >> 31)
+
+    def pick(self, options: list) -> object:
+        return options[self.next() % len(options)]
+
+    def matrix(self, shape: tuple[int, ...], options: list[int]) -> np.ndarray:
+        return np.array([self.pick(options) for _ in range(int(np.prod(shape)))]).reshape(shape)
+
+
+def _check_seed(seed: int) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise TypeError(f"seed must be a whole number >= 0; got {seed!r}.")
+    return int(seed)
+
+
+# Values are drawn from these lists; repeats make small numbers likelier.
+_INPUTS = [-3, -2, -2, -1, -1, 0, 1, 1, 2, 2, 3]
+_WEIGHTS = [-2, -1, -1, -1, 0, 1, 1, 1, 2]
+_BIASES = [-2, -1, 0, 0, 1, 2]
+
+
+def _whole_norm_columns() -> list[tuple[int, int, int]]:
+    """Every 3-D integer vector with entries in -3..3 whose length is a whole number."""
+    columns = set()
+    for base in [(1, 0, 0), (2, 0, 0), (3, 0, 0), (1, 2, 2)]:
+        for perm in permutations(base):
+            for signs in product([1, -1], repeat=3):
+                columns.add(tuple(s * v for s, v in zip(signs, perm, strict=True)))
+    return sorted(columns)
+
+
+def _is_whole(array: np.ndarray, denominator: int = 1) -> bool:
+    scaled = np.asarray(array) * denominator
+    return bool(np.allclose(scaled, np.round(scaled), rtol=0, atol=1e-9))
+
+
+def _trace_ok(trace, fraction_steps: dict[str, int]) -> bool:
+    """Every matrix of the trace (up to the update) whole (or a multiple of 1/denominator), small,
+    and the gradient reaches every weight matrix."""
+    weights = [name for name in trace.names if name.startswith("dW") and "_dec_" not in name]
+    if not all(np.any(trace[name]) for name in weights):
+        return False
+    for name in trace.names:
+        if name.endswith("_new") or "loss" in name:
+            continue
+        value = np.asarray(trace[name])
+        if np.abs(value).max() > MAX_ENTRY or not _is_whole(value, fraction_steps.get(name, 1)):
+            return False
+    return True
+
+
+Layer = tuple[np.ndarray, np.ndarray]
+_ROW_TRIES = 500  # after this many failed rows, the inputs are hopeless: draw a new problem
+
+
+def _rows(rng: _SplitMix64, n_rows: int, draw, accept) -> Layer | None:
+    """(W, b) built a row at a time from draw(row index) -> (w, b) while accept(k, w, b)."""
+    rows: list[tuple[np.ndarray, int]] = []
+    for _ in range(_ROW_TRIES):
+        w, b = draw(len(rows))
+        if accept(len(rows), w, b):
+            rows.append((w, b))
+            if len(rows) == n_rows:
+                return np.array([w for w, _ in rows]), np.array([b for _, b in rows])
+    return None
+
+
+def _hidden_layer(rng: _SplitMix64, H: np.ndarray, n_out: int) -> Layer | None:
+    """Each unit's pre-activation is small, never exactly 0, and positive for some samples and
+    negative for others (so its ReLU zeroes something)."""
+
+    def accept(_: int, w: np.ndarray, b: int) -> bool:
+        z = w @ H + b
+        small = np.abs(z).max() <= _MAX_ACTIVATION
+        return bool(small and (z > 0).any() and (z < 0).any() and (z != 0).all())
+
+    return _rows(
+        rng, n_out, lambda _: (rng.matrix((H.shape[0],), _WEIGHTS), rng.pick(_BIASES)), accept
+    )
+
+
+def _fitting_bias(WH: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """The whole-number bias in -3..3 that best centres X - W H, one per row."""
+    return np.clip(np.round((X - WH).mean(axis=-1)), -3, 3).astype(np.int64)
+
+
+def _output_layer(rng: _SplitMix64, H: np.ndarray, X: np.ndarray) -> Layer | None:
+    """Row k reconstructs X's row k within _MAX_ERROR, with the best-centring bias."""
+
+    def draw(k: int) -> tuple[np.ndarray, int]:
+        w = rng.matrix((H.shape[0],), _WEIGHTS)
+        return w, _fitting_bias(w @ H, X[k])
+
+    return _rows(
+        rng, X.shape[0], draw, lambda k, w, b: np.abs(w @ H + b - X[k]).max() <= _MAX_ERROR
+    )
+
+
+def _fitted_decoder(rng: _SplitMix64, F: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """Whole-length decoder columns, improved one column at a time (two sweeps, candidates in
+    random order) to shrink the largest reconstruction error; like a half-trained SAE."""
+    columns = np.array(_whole_norm_columns())
+    W_dec = columns[[rng.next() % len(columns) for _ in range(F.shape[0])]].T
+    for _ in range(2):
+        for j in range(F.shape[0]):
+            candidates = columns[[rng.next() % len(columns) for _ in range(len(columns))]]
+            rest = W_dec @ F - np.outer(W_dec[:, j], F[j])
+            X_hat = rest[None] + candidates[:, :, None] * F[j][None, None, :]
+            X_hat += _fitting_bias(X_hat, X[None])[:, :, None]
+            W_dec[:, j] = candidates[np.argmin(np.abs(X_hat - X).max(axis=(1, 2)))]
+    return W_dec
+
+
+def autoencoder_problem(seed: int = CANONICAL) -> AutoencoderProblem:
+    """The 4 -> 3 -> 2 -> 3 -> 4 autoencoder on 4 samples of 4 features (X is 4x4).
+
+    Seed 0 is the canonical worked example; other seeds draw fresh hand-friendly problems.
+    """
+    from .traces import autoencoder_trace
+
+    seed = _check_seed(seed)
+    if seed == CANONICAL:
+        return _canonical_autoencoder()
+    rng = _SplitMix64(seed)
+    while True:
+        X = rng.matrix((4, 4), _INPUTS)
+        H, layers = X, []
+        for n_out in [3, 2, 3]:
+            layer = _hidden_layer(rng, H, n_out)
+            if layer is None:
+                break
+            layers.append(layer)
+            H = np.maximum(layer[0] @ H + layer[1][:, None], 0)
+        if len(layers) < 3 or (output := _output_layer(rng, H, X)) is None:
+            continue
+        layers.append(output)
+        problem = AutoencoderProblem(X, layers, seed=seed)
+        if _trace_ok(autoencoder_trace(problem), {}):
+            return problem
+
+
+def sae_problem(seed: int = CANONICAL) -> SAEProblem:
+    """The sparse autoencoder on 5 tokens of 3-D activations (X is 3x5) with 6 features.
+
+    Seed 0 is the canonical worked example; other seeds draw fresh hand-friendly problems.
+    """
+    from .traces import sae_trace
+
+    seed = _check_seed(seed)
+    if seed == CANONICAL:
+        return _canonical_sae()
+    rng = _SplitMix64(seed)
+    while True:
+        X = rng.matrix((3, 5), _INPUTS)
+        encoder = _hidden_layer(rng, X, 6)
+        if encoder is None:
+            continue
+        W_enc, b_enc = encoder
+        F = np.maximum(W_enc @ X + b_enc[:, None], 0)
+        if (F == 0).mean() < 0.4 or not (F > 0).any(axis=0).all():  # sparse, every token seen
+            continue
+        W_dec = _fitted_decoder(rng, F, X)
+        problem = SAEProblem(
+            X=X,
+            W_enc=W_enc,
+            b_enc=b_enc,
+            W_dec=W_dec,
+            b_dec=_fitting_bias(W_dec @ F, X),
+            lam=rng.pick([1, 1, 2]),
+            seed=seed,
+        )
+        if _trace_ok(sae_trace(problem), {"dW_dec_l1": 6, "dW_dec": 6}):
+            return problem
+
+
+def _canonical_autoencoder() -> AutoencoderProblem:
+    """The worked example of lessons 02 and 03 (drawn once by the generator, then frozen here)."""
+    return AutoencoderProblem(
+        X=np.array([[-3, -1, -3, 1], [0, -2, -1, -2], [-3, 0, 1, 1], [0, -2, 3, 2]]),
+        layers=[
+            (np.array([[0, 1, 2, -1], [0, -1, 1, 0], [-2, 1, 1, -1]]), np.array([1, -1, 0])),
+            (np.array([[2, 0, -1], [-1, -1, 1]]), np.array([1, -1])),
+            (np.array([[1, -1], [-1, 2], [-1, 1]]), np.array([0, 0, 0])),
+            (
+                np.array([[0, -1, 1], [1, 1, -1], [2, 1, -2], [-1, -1, 1]]),
+                np.array([-1, -2, -1, 2]),
+            ),
+        ],
+        seed=CANONICAL,
+    )
+
+
+def _canonical_sae() -> SAEProblem:
+    """The worked example of lesson 06 (drawn once by the generator, then frozen here)."""
+    return SAEProblem(
+        X=np.array([[-2, -1, -2, 2, -2], [0, -1, -1, 1, 0], [-1, -1, 0, 1, 0]]),
+        W_enc=np.array([[1, 1, 0], [1, -1, 1], [-1, -1, 1], [1, 0, 1], [2, -1, 0], [-1, 0, -1]]),
+        b_enc=np.array([0, 0, 0, -2, 0, -1]),
+        W_dec=np.array([[2, 0, 0, 0, -2, -2], [0, 2, -1, 0, -2, -1], [0, 0, 0, 2, -1, -2]]),
+        b_dec=np.array([1, 3, 2]),
+        lam=1,
+        seed=CANONICAL,
+    )
