@@ -44,6 +44,17 @@ def _count(shape: tuple[int, ...]) -> str:
     return f"{shape[0]} entries" if len(shape) == 1 else f"shape {shape}"
 
 
+def _entries(value: Any):
+    """The entries of a nested list (or array), in reading order."""
+    if isinstance(value, np.ndarray):
+        yield from value.flat
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _entries(item)
+    else:
+        yield value
+
+
 def as_array(value: ArrayLike, name: str) -> np.ndarray:
     """`value` as a float64 array of any dimension, with finite entries."""
     if isinstance(value, (str, bytes)):
@@ -58,10 +69,9 @@ def as_array(value: ArrayLike, name: str) -> np.ndarray:
         raise TypeError(f"{name} must be numbers; got True/False values.")
     array = np.asarray(value)
     if array.dtype.kind in "OUSV":
-        bad = next((v for v in array.flat if not isinstance(v, numbers.Real)), None)
-        raise TypeError(
-            f"{name} must contain only numbers; it contains {bad!r} ({type(bad).__name__})."
-        )
+        bad = next(v for v in _entries(value) if not isinstance(v, numbers.Real))
+        shown = repr(str(bad)) if isinstance(bad, (str, np.str_)) else repr(bad)
+        raise TypeError(f"{name} must contain only numbers; it contains {shown}.")
     if array.dtype.kind == "c":
         raise TypeError(f"{name} must contain real numbers; got complex numbers.")
     if array.dtype.kind == "b":

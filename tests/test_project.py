@@ -1,0 +1,43 @@
+"""The project keeps its promises: a light import, one set of dependencies, one test command."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_import_needs_neither_torch_nor_matplotlib() -> None:
+    code = (
+        "import sys, handcalc; "
+        "assert 'torch' not in sys.modules and 'matplotlib' not in sys.modules, sorted(sys.modules)"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_environment_yml_lists_what_pyproject_lists() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = list(project["dependencies"])
+    for extra in project["optional-dependencies"].values():
+        wanted += extra
+    environment = yaml.safe_load((ROOT / "environment.yml").read_text())
+    pip_section = next(d["pip"] for d in environment["dependencies"] if isinstance(d, dict))
+    listed = [line for line in pip_section if not line.startswith("-")]
+    assert sorted(listed) == sorted(wanted)  # same names, same version bounds
+    python = next(d for d in environment["dependencies"] if str(d).startswith("python="))
+    conda_version = tuple(int(part) for part in python.removeprefix("python=").split("."))
+    minimum = tuple(int(part) for part in project["requires-python"].removeprefix(">=").split("."))
+    assert conda_version >= minimum, f"environment.yml's {python} is older than requires-python"
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    readme = (ROOT / "README.md").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "make test" in readme and "make lab" in readme
+    commands = [line for line in ci.splitlines() if line.strip() and not line.startswith("#")]
+    assert commands[-1].strip() == "make test"
