@@ -36,10 +36,16 @@ def number(value: float) -> str:
     return f"{value:.4f}".rstrip("0")
 
 
+def _as_grid(value: np.ndarray | float) -> np.ndarray:
+    """A matrix as is, a vector as a column (a bias is a column on the sheets), a number as 1x1."""
+    array = np.asarray(value)
+    return array[:, None] if array.ndim == 1 else np.atleast_2d(array)
+
+
 def cells(value: np.ndarray | float, mask: np.ndarray | None = None) -> list[list[str]]:
-    """A value as rows of written entries: a matrix as is, a vector as one row, a number as 1x1."""
-    array = np.atleast_2d(np.asarray(value, dtype=float))
-    known = np.ones(array.shape, bool) if mask is None else np.atleast_2d(mask)
+    """A value as rows of written entries; entries outside mask (if given) are blanks."""
+    array = _as_grid(np.asarray(value, dtype=float))
+    known = np.ones(array.shape, bool) if mask is None else _as_grid(mask)
     return [
         [number(v) if k else BLANK for v, k in zip(row, known_row, strict=True)]
         for row, known_row in zip(array, known, strict=True)
@@ -93,9 +99,8 @@ def matrix_html(name: str, value: np.ndarray | float, mask: np.ndarray | None = 
 
 def step_html(step: Step, trace: Trace) -> str:
     inputs = "".join(
-        matrix_html(name, trace[name])
+        matrix_html(name, trace[name], trace.step(name).mask if name in trace.names else None)
         for name in step.inputs
-        if name in trace and name != step.name
     )
     output = matrix_html(step.name, step.output, step.mask)
     return (

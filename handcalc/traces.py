@@ -204,7 +204,7 @@ def autoencoder_trace(problem: AutoencoderProblem) -> Trace:
             Step(
                 f"{name}_new",
                 f"Update {name}",
-                f"{name} − lr · d{name}  (lr = {problem.lr:g})",
+                f"new {name} = {name} − lr · d{name}  (lr = {problem.lr:g})",
                 (name, f"d{name}"),
                 new[name],
             )
@@ -277,9 +277,8 @@ def sae_trace(problem: SAEProblem) -> Trace:
             "l1_grad_zeros",
             "[7] Sparsity: zeros stay zero",
             "∂|f|/∂f = 0 where f = 0",
-            ("F",),
+            ("l1_grad_pos",),
             sign,
-            mask=F == 0,
         ),
         Step(
             "l1_grad",
@@ -322,21 +321,21 @@ def sae_trace(problem: SAEProblem) -> Trace:
         Step(
             "dW_dec_mse",
             "Decoder weight gradient: reconstruction part",
-            "dX' Fᵀ",
+            "reconstruction part = dX' Fᵀ",
             ("dX_hat", "F"),
             dW_dec_mse,
         ),
         Step(
             "dW_dec_l1",
             "Decoder weight gradient: sparsity part",
-            "column i: λ (Σ_n F[i, n]) d_i / ‖d_i‖",
+            "sparsity part, column i = λ (Σ_n F[i, n]) d_i / ‖d_i‖",
             ("F", "W_dec", "norms", "lam"),
             dW_dec_l1,
         ),
         Step(
             "dW_dec",
             "Decoder weight gradient",
-            "dW_dec = dX' Fᵀ + sparsity part",
+            "dW_dec = reconstruction part + sparsity part",
             ("dW_dec_mse", "dW_dec_l1"),
             grads["W_dec"],
         ),
@@ -353,7 +352,7 @@ def sae_trace(problem: SAEProblem) -> Trace:
             Step(
                 f"{name}_new",
                 f"Update {name}",
-                f"{name} − lr · d{name}  (lr = {p.lr:g})",
+                f"new {name} = {name} − lr · d{name}  (lr = {p.lr:g})",
                 (name, f"d{name}"),
                 new[name],
             )
