@@ -1,0 +1,204 @@
+"""Answer checks that say what went wrong, not just that something did.
+
+`check(step, answer, problem)` compares a learner's matrix with that step of the problem's trace.
+When it is wrong, the checker rebuilds the usual mistakes for that step (bias forgotten, ReLU
+forgotten, factor 2 missing, norms of rows instead of columns, ...) and names the one the answer
+matches; failing that, it says which samples (columns) or entries are off.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._validate import ArrayLike, as_array
+from .display import number
+from .problems import AutoencoderProblem, SAEProblem
+from .steps import relu
+from .traces import Trace, autoencoder_trace, sae_trace
+
+TOLERANCE = 1e-6  # answers typed by hand: 0.66 for 0.66, 2.3333 is not 7/3
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """The verdict on one answer. right: which entries are right (None when the shape is off)."""
+
+    correct: bool
+    message: str
+    right: np.ndarray | None = None
+
+    def __bool__(self) -> bool:
+        return self.correct
+
+    def __str__(self) -> str:
+        return self.message
+
+    def _repr_html_(self) -> str:
+        mark = "✔" if self.correct else "✘"
+        colour = "#1a7f37" if self.correct else "#b3261e"
+        return f"<div style='color:{colour}'><b>{mark}</b> {self.message}</div>"
+
+
+Mistake = tuple[str, Callable[[np.ndarray], bool]]  # (what went wrong, does the answer show it?)
+
+
+def _gives(mistaken: ArrayLike) -> Callable[[np.ndarray], bool]:
+    """The answer is exactly what this mistake produces."""
+    return lambda given: _same(mistaken, given)
+
+
+def _linear_mistakes(trace: Trace, step: str) -> list[Mistake]:
+    W, A, _ = (np.asarray(trace[name], dtype=float) for name in trace.step(step).inputs)
+    found = [("You left out the bias: add b to every column of W times the input.", _gives(W @ A))]
+    if step != "X_hat":
+        found.append((
+            f"You applied the ReLU already: {step} is the linear part, before the ReLU "
+            "(the ReLU is the next step).",
+            _gives(relu(trace[step])),
+        ))  # fmt: skip
+    if step == "X_hat":
+        found.append((
+            "The output layer has no ReLU: the reconstruction may be negative, like the data.",
+            _gives(relu(trace[step])),
+        ))  # fmt: skip
+    return found
+
+
+def _loss_mistakes(trace: Trace, step: str) -> list[Mistake]:
+    X_hat, X = np.asarray(trace["X_hat"], float), np.asarray(trace["X"], float)
+    if step.startswith("d"):
+        return [
+            ("The factor 2 is missing: the derivative of (x' − x)² is 2 (x' − x).",
+             _gives(X_hat - X)),
+            ("The sign is flipped: the gradient is 2 (X' − X), prediction minus target.",
+             _gives(2 * (X - X_hat))),
+            ("You divided by the number of entries (a mean); the sheet sums the squared errors, "
+             "so there is nothing to divide by.", _gives(2 * (X_hat - X) / X.size)),
+        ]  # fmt: skip
+    return [
+        ("That is the mean of the squared errors; the sheet adds them up.",
+         _gives(((X_hat - X) ** 2).mean())),
+        ("Square each error before adding them up.", _gives((X_hat - X).sum() ** 2)),
+    ]  # fmt: skip
+
+
+def _norm_mistakes(trace: Trace) -> list[Mistake]:
+    W_dec = np.asarray(trace["W_dec"], dtype=float)
+    return [
+        ("Those are the lengths of the rows; each feature is a column of W_dec.",
+         _gives(np.sqrt((W_dec**2).sum(axis=1)))),
+        ("That is the L1 length (sum of |entries|); the decoder norm is the L2 length, "
+         "√(sum of squares).", _gives(np.abs(W_dec).sum(axis=0))),
+        ("Take the square root: the length is √(sum of squares).",
+         _gives((W_dec**2).sum(axis=0))),
+    ]  # fmt: skip
+
+
+def _l1_grad_mistakes(trace: Trace, step: str) -> list[Mistake]:
+    F, expected = np.asarray(trace["F"]), np.asarray(trace[step])
+    found = [
+        ("The gradient of |f| is +1 where f > 0 (times λ‖d_i‖ after step 8). −1 is the direction "
+         "a gradient step moves f, not the gradient.", _gives(-expected)),
+        ("A feature that is 0 gets gradient 0: zeros stay zero.",
+         lambda given: given.shape == F.shape
+         and _same(given[F > 0], expected[F > 0]) and bool(given[F == 0].any())),
+    ]  # fmt: skip
+    if step == "l1_grad":
+        found.append((
+            "Multiply each feature's row by λ times the length of its decoder column (step 4).",
+            _gives(np.sign(F)),
+        ))  # fmt: skip
+    return found
+
+
+def _mistakes(trace: Trace, step: str) -> list[Mistake]:
+    """The usual mistakes for one step, most specific first."""
+    formula = trace.step(step).formula
+    found: list[Mistake] = []
+    if step[0] in "Z" or step == "X_hat":
+        found += _linear_mistakes(trace, step)
+    elif "ReLU" in formula:
+        source = np.asarray(trace[trace.step(step).inputs[0]])
+        found.append((f"You forgot the ReLU: negative entries of {trace.step(step).inputs[0]} "
+                      "become 0.", _gives(source)))  # fmt: skip
+    elif step in ("loss", "mse_loss", "dX_hat"):
+        found += _loss_mistakes(trace, step)
+    elif step == "norms":
+        found += _norm_mistakes(trace)
+    elif step.startswith("l1_grad"):
+        found += _l1_grad_mistakes(trace, step)
+    found.append(("The signs are flipped: every entry has the right size but the opposite sign.",
+                  _gives(-np.asarray(trace[step]))))  # fmt: skip
+    return found
+
+
+def _trace_of(problem: AutoencoderProblem | SAEProblem | Trace) -> Trace:
+    if isinstance(problem, Trace):
+        return problem
+    if isinstance(problem, AutoencoderProblem):
+        return autoencoder_trace(problem)
+    if isinstance(problem, SAEProblem):
+        return sae_trace(problem)
+    raise TypeError(
+        f"problem must be a problem (hc.autoencoder_problem(seed), hc.sae_problem(seed)) or a "
+        f"trace; got {type(problem).__name__}."
+    )
+
+
+def _same(a: ArrayLike, b: ArrayLike) -> bool:
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=0, atol=TOLERANCE))
+
+
+def _shape_words(shape: tuple[int, ...]) -> str:
+    if len(shape) < 2:
+        return "a single number" if shape == () else f"{shape[0]} entries"
+    return "shape (" + ", ".join(map(str, shape)) + ")"
+
+
+def check(
+    step: str, answer: ArrayLike, problem: AutoencoderProblem | SAEProblem | Trace
+) -> Feedback:
+    """Compare answer with step `step` of the problem's trace and say what, if anything, is wrong.
+
+    Entries within 1e-6 of the right value count as right.
+    """
+    trace = _trace_of(problem)
+    expected = np.asarray(trace[step], dtype=float)  # KeyError lists the step names
+    given = as_array(answer, "answer")
+    if expected.ndim == 1 and given.size == expected.size:
+        given = given.reshape(expected.shape)  # a vector typed as a row or a column: same numbers
+    right = None
+    if given.shape == expected.shape:
+        right = np.isclose(given, expected, rtol=0, atol=TOLERANCE)
+        if right.all():
+            return Feedback(True, f"Correct: that is {step}.", right)
+    if given.ndim == 2 and _same(given.T, expected):
+        return Feedback(False, "Transposed: your rows are the columns. On the sheet, columns are "
+                        "samples and a weight matrix is outputs x inputs.", right)  # fmt: skip
+    for message, shows in _mistakes(trace, step):
+        if shows(given):
+            return Feedback(False, message, right)
+    if right is None:
+        return Feedback(False, f"Wrong shape: {step} has {_shape_words(expected.shape)}; "
+                        f"your answer has {_shape_words(given.shape)}.")  # fmt: skip
+    return Feedback(False, _where(right, expected, given), right)
+
+
+def _where(right: np.ndarray, expected: np.ndarray, given: np.ndarray) -> str:
+    wrong = np.argwhere(~right)
+    if expected.ndim == 2:
+        columns = sorted({int(c) for _, c in wrong})
+        if len(columns) == 1 and expected.shape[1] > 1:
+            return (f"Column {columns[0] + 1} (sample {columns[0] + 1}) is wrong; "
+                    "the other columns are right. Redo that sample.")  # fmt: skip
+    if len(wrong) == 1:
+        index = tuple(int(i) for i in wrong[0])
+        place = "" if expected.ndim == 0 else f" at row {index[0] + 1}" + (
+            f", column {index[1] + 1}" if expected.ndim == 2 else "")  # fmt: skip
+        return (f"One entry is off{place}: you wrote {number(given[index])}. "
+                "Check that one multiplication and sum again.")  # fmt: skip
+    return f"{len(wrong)} of {right.size} entries are off; the marked cells show which."

@@ -1,0 +1,150 @@
+"""Each usual mistake, fed to check(), gets its own message; right answers are called right."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import handcalc as hc
+from handcalc.checks import check
+
+AE = hc.autoencoder_problem()
+SAE = hc.sae_problem()
+ae, sae = hc.autoencoder_trace(AE), hc.sae_trace(SAE)
+
+
+@pytest.mark.parametrize(
+    ("step", "problem"), [(n, AE) for n in ae.names] + [(n, SAE) for n in sae.names]
+)
+def test_the_right_answer_is_called_right(step: str, problem) -> None:
+    trace = hc.autoencoder_trace(problem) if problem is AE else hc.sae_trace(problem)
+    feedback = check(step, trace[step], problem)
+    assert feedback and feedback.message == f"Correct: that is {step}."
+
+
+def test_answers_as_nested_lists_and_rounded_decimals() -> None:
+    assert check("Z1", ae["Z1"].tolist(), AE)
+    assert check("W_dec_new", np.round(sae["W_dec_new"], 4), SAE) is not None
+
+
+def message(step: str, answer, problem) -> str:
+    feedback = check(step, answer, problem)
+    assert not feedback, f"{step}: a wrong answer was accepted"
+    return feedback.message
+
+
+def test_transposed() -> None:
+    assert message("Z1", ae["Z1"].T, AE).startswith("Transposed")
+    assert message("H1", ae["H1"].T, AE).startswith("Transposed")
+
+
+def test_transposed_square_matrix() -> None:
+    assert message("X_hat", ae["X_hat"].T, AE).startswith("Transposed")  # 4x4: same shape
+
+
+def test_wrong_shape() -> None:
+    assert message("Z1", np.zeros((2, 2)), AE) == (
+        "Wrong shape: Z1 has shape (3, 4); your answer has shape (2, 2)."
+    )
+
+
+def test_bias_forgotten() -> None:
+    W, H, b = ae["W2"], ae["H1"], ae["b2"]
+    assert "left out the bias" in message("Z2", W @ H, AE)
+    assert "left out the bias" in message("Z", SAE.W_enc @ SAE.X, SAE)
+    assert "left out the bias" in message("X_hat", SAE.W_dec @ sae["F"], SAE)
+    assert not np.array_equal(W @ H, W @ H + b[:, None])  # the canonical bias is not all zero
+
+
+def test_relu_forgotten() -> None:
+    assert "forgot the ReLU" in message("H1", ae["Z1"], AE)
+    assert "forgot the ReLU" in message("F", sae["Z"], SAE)
+
+
+def test_relu_applied_too_early() -> None:
+    assert "applied the ReLU already" in message("Z3", hc.relu(ae["Z3"]), AE)
+
+
+def test_relu_on_the_output_layer() -> None:
+    assert "output layer has no ReLU" in message("X_hat", hc.relu(ae["X_hat"]), AE)
+
+
+def test_factor_two_missing() -> None:
+    assert "factor 2 is missing" in message("dX_hat", ae["X_hat"] - ae["X"], AE)
+
+
+def test_gradient_sign_flipped() -> None:
+    assert "sign is flipped" in message("dX_hat", 2 * (sae["X"] - sae["X_hat"]), SAE)
+
+
+def test_mean_instead_of_sum() -> None:
+    assert "a mean" in message("dX_hat", 2 * (ae["X_hat"] - ae["X"]) / 16, AE)
+    assert "mean of the squared errors" in message("loss", ae["loss"] / 16, AE)
+
+
+def test_squared_the_sum_instead_of_summing_squares() -> None:
+    assert "Square each error" in message(
+        "mse_loss", float((sae["X_hat"] - sae["X"]).sum() ** 2), SAE
+    )
+
+
+def test_one_sample_wrong() -> None:
+    answer = ae["Z2"].copy()
+    answer[:, 2] += [1, -1]
+    assert message("Z2", answer, AE).startswith("Column 3 (sample 3) is wrong")
+
+
+def test_one_entry_wrong() -> None:
+    answer = sae["norms"].copy()
+    answer[4] = 7
+    assert message("norms", answer, SAE) == (
+        "One entry is off at row 5: you wrote 7. Check that one multiplication and sum again."
+    )
+
+
+def test_norms_of_rows() -> None:
+    assert "lengths of the rows" in message("norms", np.sqrt((SAE.W_dec**2).sum(axis=1)), SAE)
+
+
+def test_l1_norm_instead_of_l2() -> None:
+    assert "L1 length" in message("norms", np.abs(SAE.W_dec).sum(axis=0), SAE)
+
+
+def test_forgot_the_square_root() -> None:
+    assert "square root" in message("norms", (SAE.W_dec**2).sum(axis=0), SAE)
+
+
+def test_minus_one_for_positive_f() -> None:
+    assert "direction" in message("l1_grad_pos", -sae["l1_grad_pos"], SAE)
+    assert "direction" in message("l1_grad", -sae["l1_grad"], SAE)
+
+
+def test_zero_feature_given_a_gradient() -> None:
+    answer = sae["l1_grad"].copy()
+    answer[sae["F"] == 0] = 1
+    assert "zeros stay zero" in message("l1_grad", answer, SAE)
+
+
+def test_forgot_to_multiply_by_the_norms() -> None:
+    assert "length of its decoder column" in message("l1_grad", np.sign(sae["F"]), SAE)
+
+
+def test_all_signs_flipped() -> None:
+    assert "signs are flipped" in message("dW_enc", -sae["dW_enc"], SAE)
+
+
+def test_many_entries_wrong_points_at_the_cells() -> None:
+    feedback = check("dW1", np.zeros((3, 4)) + 100, AE)
+    assert feedback.message == "12 of 12 entries are off; the marked cells show which."
+    assert feedback.right is not None and not feedback.right.any()
+
+
+def test_checks_accept_a_trace_and_refuse_other_things() -> None:
+    assert check("F", sae["F"], sae)
+    with pytest.raises(TypeError, match="problem must be a problem"):
+        check("F", sae["F"], {"F": 1})
+
+
+def test_unknown_step() -> None:
+    with pytest.raises(KeyError, match="no step or given value named 'Z9'"):
+        check("Z9", [[1]], AE)
