@@ -135,7 +135,7 @@ def _mistakes(trace: Trace, step: str) -> list[Mistake]:
     return found
 
 
-def _trace_of(problem: AutoencoderProblem | SAEProblem | Trace) -> Trace:
+def as_trace(problem: AutoencoderProblem | SAEProblem | Trace) -> Trace:
     if isinstance(problem, Trace):
         return problem
     if isinstance(problem, AutoencoderProblem):
@@ -166,7 +166,7 @@ def check(
 
     Entries within 1e-6 of the right value count as right.
     """
-    trace = _trace_of(problem)
+    trace = as_trace(problem)
     expected = np.asarray(trace[step], dtype=float)  # KeyError lists the step names
     given = as_array(answer, "answer")
     if expected.ndim == 1 and given.size == expected.size:

@@ -1,0 +1,84 @@
+"""The widgets, driven without a browser: type into cells, press buttons, read what they show."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import handcalc as hc
+from handcalc.widgets import RIGHT, WRONG, MatrixEntry, TraceViewer, parse_number
+
+SAE = hc.sae_problem()
+
+
+@pytest.mark.parametrize(
+    ("text", "value"), [("3", 3), (" -2 ", -2), ("−2", -2), ("0.66", 0.66), ("7/3", 7 / 3)]
+)
+def test_numbers_as_learners_type_them(text: str, value: float) -> None:
+    assert parse_number(text) == pytest.approx(value)
+
+
+@pytest.mark.parametrize("text", ["", "abc", "1/0", "2..5"])
+def test_what_is_not_a_number(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_number(text)
+
+
+def marks(entry: MatrixEntry) -> np.ndarray:
+    return np.array([[RIGHT[0] in m.value for m in row] for row in entry.marks])
+
+
+def test_right_answer_marks_every_cell_right() -> None:
+    entry = MatrixEntry("F", SAE)
+    entry.fill(hc.sae_trace(SAE)["F"])
+    entry.button.click()
+    assert marks(entry).all() and "Correct" in entry.feedback.value
+    assert entry.cells[0][0].style.background == RIGHT[2]
+
+
+def test_forgotten_relu_marks_the_negative_cells_and_says_so() -> None:
+    entry = MatrixEntry("F", SAE)
+    Z = hc.sae_trace(SAE)["Z"]
+    entry.fill(Z)
+    entry.button.click()
+    assert np.array_equal(~marks(entry), Z < 0)  # exactly the cells the ReLU should zero
+    assert "forgot the ReLU" in entry.feedback.value
+    wrong = np.argwhere(Z < 0)[0]
+    assert entry.cells[wrong[0]][wrong[1]].style.background == WRONG[2]
+    assert WRONG[0] in entry.marks[wrong[0]][wrong[1]].value
+
+
+def test_empty_or_garbled_cell_is_named() -> None:
+    entry = MatrixEntry("Z", SAE)
+    entry.fill(hc.sae_trace(SAE)["Z"])
+    entry.cells[1][2].value = "x"
+    assert entry.check() is None
+    assert "Row 2, column 3 'x' is not a number" in entry.feedback.value
+
+
+def test_vectors_are_typed_as_a_column() -> None:
+    entry = MatrixEntry("norms", SAE)
+    assert (entry.rows, entry.columns) == (6, 1)
+    entry.fill(hc.decoder_norms(SAE.W_dec))
+    assert entry.check()
+
+
+def test_fractions_typed_by_hand_are_accepted() -> None:
+    entry = MatrixEntry("dW_dec_l1", SAE)
+    entry.fill(hc.sae_trace(SAE)["dW_dec_l1"])  # written with thirds, e.g. -10/3
+    assert any("/3" in cell.value for row in entry.cells for cell in row)
+    assert entry.check()
+
+
+def test_trace_viewer_steps_back_and_forth() -> None:
+    trace = hc.sae_trace(SAE)
+    viewer = TraceViewer(trace)
+    assert viewer.back.disabled and "[1] Encoder: linear" in viewer.page.value
+    viewer.next.click()
+    viewer.next.click()
+    assert viewer.counter.value == f"Step 3 of {len(trace)}: X_hat"
+    assert "[3] Decoder" in viewer.page.value
+    viewer.back.click()
+    assert viewer.position == 1 and "ReLU" in viewer.page.value
+    viewer.go(10_000)
+    assert viewer.next.disabled and viewer.position == len(trace) - 1
