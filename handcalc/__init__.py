@@ -12,18 +12,21 @@ Importing handcalc needs numpy only.
 
 from . import problems
 from .backward import l1_decoder_grad, linear_backward, relu_backward, sgd_step
+from .checks import Feedback, check
 from .problems import AutoencoderProblem, SAEProblem, autoencoder_problem, sae_problem
 from .steps import bias_trick, decoder_norms, l1_grad, l1_loss, linear, mse, mse_grad, relu
 from .traces import Step, Trace, autoencoder_trace, sae_trace
 
 __all__ = [
     "AutoencoderProblem",
+    "Feedback",
     "SAEProblem",
     "Step",
     "Trace",
     "autoencoder_problem",
     "autoencoder_trace",
     "bias_trick",
+    "check",
     "decoder_norms",
     "l1_decoder_grad",
     "l1_grad",

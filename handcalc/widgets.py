@@ -105,9 +105,10 @@ class MatrixEntry:
 class TraceViewer:
     """Step through a trace with Back and Next: each step's formula, inputs and output."""
 
-    def __init__(self, trace: Trace, start: int = 0) -> None:
+    def __init__(self, trace: Trace, names: list[str] | None = None, start: int = 0) -> None:
+        """names: the steps to show, in order (default: all of them)."""
         self.trace = trace
-        self.steps = list(trace)
+        self.steps = [trace.step(name) for name in (names or trace.names)]
         self.back = widgets.Button(description="Back", icon="arrow-left")
         self.next = widgets.Button(description="Next", icon="arrow-right")
         self.back.on_click(lambda _: self.go(self.position - 1))

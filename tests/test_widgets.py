@@ -82,3 +82,10 @@ def test_trace_viewer_steps_back_and_forth() -> None:
     assert viewer.position == 1 and "ReLU" in viewer.page.value
     viewer.go(10_000)
     assert viewer.next.disabled and viewer.position == len(trace) - 1
+
+
+def test_trace_viewer_on_a_subset_of_steps() -> None:
+    trace = hc.autoencoder_trace(hc.autoencoder_problem())
+    viewer = TraceViewer(trace, names=["Z1", "H1", "X_hat"])
+    viewer.go(2)
+    assert viewer.counter.value == "Step 3 of 3: X_hat" and viewer.next.disabled

@@ -1,0 +1,100 @@
+"""Make the learner's notebooks: lessons/NN_name.ipynb from solutions/NN_name.ipynb.
+
+In a code cell, the lines from `### BEGIN SOLUTION` to `### END SOLUTION` become a stub that
+raises NotImplementedError, indented like the marker, so an unfilled exercise fails loudly. A
+markdown cell whose first line is `<!-- SOLUTION -->` is left out of the lesson. Outputs and
+execution counts are cleared in both.
+
+    python tools/make_lessons.py           # write lessons/
+    python tools/make_lessons.py --check   # exit 1 if lessons/ is not what this would write
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+STUB = 'raise NotImplementedError("Your turn: replace this line with your code.")'
+HIDDEN = "<!-- SOLUTION -->"
+
+
+def strip_solution(source: str) -> str:
+    """The code cell's source with every solution region replaced by a stub."""
+    lines, out, inside = source.split("\n"), [], False
+    for number, line in enumerate(lines, start=1):
+        marker = line.strip()
+        if marker == BEGIN:
+            if inside:
+                raise ValueError(f"line {number}: {BEGIN} inside another solution region")
+            inside = True
+            out.append(line[: len(line) - len(line.lstrip())] + STUB)
+        elif marker == END:
+            if not inside:
+                raise ValueError(f"line {number}: {END} without {BEGIN}")
+            inside = False
+        elif not inside:
+            out.append(line)
+    if inside:
+        raise ValueError(f"{BEGIN} is never closed")
+    return "\n".join(out)
+
+
+def clear_outputs(notebook: nbformat.NotebookNode) -> None:
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+
+
+def lesson_from(solution: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    lesson = nbformat.from_dict(solution)
+    lesson.cells = [
+        cell
+        for cell in lesson.cells
+        if not (cell.cell_type == "markdown" and cell.source.startswith(HIDDEN))
+    ]
+    for cell in lesson.cells:
+        if cell.cell_type == "code":
+            cell.source = strip_solution(cell.source)
+    clear_outputs(lesson)
+    return lesson
+
+
+def render(notebook: nbformat.NotebookNode) -> str:
+    return nbformat.writes(notebook) + "\n"
+
+
+def expected_lessons(root: Path = ROOT) -> dict[Path, str]:
+    """{lesson path: the text it should have}, one per solution notebook."""
+    return {
+        root / "lessons" / path.name: render(lesson_from(nbformat.read(path, as_version=4)))
+        for path in sorted((root / "solutions").glob("*.ipynb"))
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true", help="only report lessons out of date")
+    args = parser.parse_args(argv)
+    expected = expected_lessons()
+    stale = [p for p, text in expected.items() if not p.exists() or p.read_text() != text]
+    extra = [p for p in (ROOT / "lessons").glob("*.ipynb") if p not in expected]
+    if args.check:
+        for path in stale + extra:
+            print(f"out of date: {path.relative_to(ROOT)}")
+        return 1 if stale or extra else 0
+    for path in stale:
+        path.write_text(expected[path])
+        print(f"wrote {path.relative_to(ROOT)}")
+    for path in extra:
+        path.unlink()
+        print(f"removed {path.relative_to(ROOT)} (no solution notebook)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
