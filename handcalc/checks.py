@@ -8,6 +8,7 @@ matches; failing that, it says which samples (columns) or entries are off.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -20,6 +21,10 @@ from .steps import relu
 from .traces import Trace, autoencoder_trace, sae_trace
 
 TOLERANCE = 1e-6  # answers typed by hand: 0.66 for 0.66, 2.3333 is not 7/3
+# Right and wrong: a symbol, its colour and a cell tint (Okabe–Ito blue and vermillion, which
+# colour-blind readers can tell apart); never the colour alone.
+RIGHT = ("✔", "#0072B2", "#dcebf7")
+WRONG = ("✘", "#D55E00", "#fbe3d6")
 
 
 @dataclass(frozen=True)
@@ -37,9 +42,8 @@ class Feedback:
         return self.message
 
     def _repr_html_(self) -> str:
-        mark = "✔" if self.correct else "✘"
-        colour = "#1a7f37" if self.correct else "#b3261e"
-        return f"<div style='color:{colour}'><b>{mark}</b> {self.message}</div>"
+        symbol, colour, _ = RIGHT if self.correct else WRONG
+        return f"<div style='color:{colour}'><b>{symbol}</b> {html.escape(self.message)}</div>"
 
 
 Mistake = tuple[str, Callable[[np.ndarray], bool]]  # (what went wrong, does the answer show it?)

@@ -1,8 +1,7 @@
 """Notebook widgets (ipywidgets 8): a grid to type a hand-computed matrix into, and a viewer that
 steps through a trace. All of the logic is here, so the tests drive them without a browser.
 
-Right and wrong are shown by a symbol (✔ / ✘) as well as a colour, in the Okabe–Ito colours that
-colour-blind readers can tell apart (blue and vermillion).
+Right and wrong are shown by a symbol (✔ / ✘) as well as a colour (checks.RIGHT, checks.WRONG).
 """
 
 from __future__ import annotations
@@ -13,12 +12,9 @@ import ipywidgets as widgets
 import numpy as np
 
 from . import display
-from .checks import Feedback, as_trace, check
+from .checks import RIGHT, WRONG, Feedback, as_trace, check
 from .problems import AutoencoderProblem, SAEProblem
 from .traces import Trace
-
-RIGHT = ("✔", "#0072B2", "#dcebf7")  # symbol, text colour, cell background
-WRONG = ("✘", "#D55E00", "#fbe3d6")
 
 
 def parse_number(text: str) -> float:
