@@ -9,6 +9,7 @@ lessons use; any other seed draws a new hand-friendly problem. A hand-friendly p
   step, which subtracts lr = 0.01 times a gradient;
 - every ReLU zeroing at least one entry, and no pre-activation exactly 0;
 - a gradient that reaches every weight matrix (no all-zero dW);
+- one gradient step (lr = 0.01) that really lowers the loss, so the learner can see it work;
 - every SAE decoder column of whole-number length (1, 2 or 3, e.g. (1, 2, 2) has length 3).
 
 The random numbers come from a small pure-Python generator, so a seed gives the same problem on
@@ -196,6 +197,21 @@ def _rows(rng: _SplitMix64, n_rows: int, draw, accept) -> Layer | None:
     return None
 
 
+def _stepped(problem, trace):
+    """The problem with the trace's updated parameters (the result of its one update step)."""
+    if isinstance(problem, AutoencoderProblem):
+        layers = [
+            (trace[f"W{k}_new"], trace[f"b{k}_new"]) for k in range(1, len(problem.layers) + 1)
+        ]
+        return AutoencoderProblem(problem.X, layers, lr=problem.lr)
+    new = {name: trace[f"{name}_new"] for name in ("W_enc", "b_enc", "W_dec", "b_dec")}
+    return SAEProblem(problem.X, **new, lam=problem.lam, lr=problem.lr)
+
+
+def _step_helps(trace, after) -> bool:
+    return after["loss"] < trace["loss"]
+
+
 def _hidden_layer(rng: _SplitMix64, H: np.ndarray, n_out: int) -> Layer | None:
     """Each unit's pre-activation is small, never exactly 0, and positive for some samples and
     negative for others (so its ReLU zeroes something)."""
@@ -266,7 +282,8 @@ def autoencoder_problem(seed: int = CANONICAL) -> AutoencoderProblem:
             continue
         layers.append(output)
         problem = AutoencoderProblem(X, layers, seed=seed)
-        if _trace_ok(autoencoder_trace(problem), {}):
+        trace = autoencoder_trace(problem)
+        if _trace_ok(trace, {}) and _step_helps(trace, autoencoder_trace(_stepped(problem, trace))):
             return problem
 
 
@@ -300,7 +317,9 @@ def sae_problem(seed: int = CANONICAL) -> SAEProblem:
             lam=rng.pick([1, 1, 2]),
             seed=seed,
         )
-        if _trace_ok(sae_trace(problem), {"dW_dec_l1": 6, "dW_dec": 6}):
+        trace = sae_trace(problem)
+        fractions = {"dW_dec_l1": 6, "dW_dec": 6}
+        if _trace_ok(trace, fractions) and _step_helps(trace, sae_trace(_stepped(problem, trace))):
             return problem
 
 

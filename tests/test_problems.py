@@ -113,3 +113,21 @@ def test_canonical_is_seed_zero_and_the_default() -> None:
 def test_canonical_sae_uses_every_decoder_length() -> None:
     """The worked example shows norms 1, 2 and 3, so step [8] really multiplies."""
     assert set(hc.decoder_norms(hc.sae_problem().W_dec)) == {1, 2, 3}
+
+
+def loss_after_one_step(problem) -> tuple[float, float]:
+    if isinstance(problem, hc.AutoencoderProblem):
+        trace = hc.autoencoder_trace(problem)
+        layers = [(trace[f"W{k}_new"], trace[f"b{k}_new"]) for k in range(1, 5)]
+        return trace["loss"], hc.autoencoder_trace(hc.AutoencoderProblem(problem.X, layers))["loss"]
+    trace = hc.sae_trace(problem)
+    new = {name: trace[f"{name}_new"] for name in ("W_enc", "b_enc", "W_dec", "b_dec")}
+    after = hc.sae_trace(hc.SAEProblem(problem.X, **new, lam=problem.lam))
+    return trace["loss"], after["loss"]
+
+
+@pytest.mark.parametrize("seed", range(0, 101))
+def test_one_gradient_step_lowers_the_loss(seed: int) -> None:
+    for problem in (hc.autoencoder_problem(seed), hc.sae_problem(seed)):
+        before, after = loss_after_one_step(problem)
+        assert after < before, f"seed {seed}: the update raised the loss from {before} to {after}"
