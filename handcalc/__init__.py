@@ -13,6 +13,7 @@ Importing handcalc needs numpy only.
 from . import problems
 from .backward import l1_decoder_grad, linear_backward, relu_backward, sgd_step
 from .checks import Feedback, check
+from .display import show
 from .problems import AutoencoderProblem, SAEProblem, autoencoder_problem, sae_problem
 from .steps import bias_trick, decoder_norms, l1_grad, l1_loss, linear, mse, mse_grad, relu
 from .traces import Step, Trace, autoencoder_trace, sae_trace
@@ -41,4 +42,5 @@ __all__ = [
     "sae_problem",
     "sae_trace",
     "sgd_step",
+    "show",
 ]

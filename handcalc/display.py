@@ -61,6 +61,13 @@ def matrix_text(value: np.ndarray | float, mask: np.ndarray | None = None, inden
     return "\n".join(indent + "[ " + "  ".join(e.rjust(width) for e in row) + " ]" for row in rows)
 
 
+def show(value: np.ndarray | float, name: str = "") -> None:
+    """Print a matrix (or number) the way the sheets write it, under its name if given."""
+    if name:
+        print(f"{name}{_shape(value)} =")
+    print(matrix_text(value, indent="  " if name else ""))
+
+
 def _shape(value: np.ndarray | float) -> str:
     shape = np.shape(value)
     return "" if shape == () else " (" + " x ".join(map(str, shape)) + ")"

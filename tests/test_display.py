@@ -58,3 +58,8 @@ def test_trace_lookup() -> None:
     assert "dW_enc" in trace and "nonsense" not in trace
     assert trace.step("F").inputs == ("Z",)
     assert len(trace) == len(trace.names)
+
+
+def test_show_prints_the_sheet_way(capsys) -> None:
+    hc.show(np.array([[2.0, -1.0], [0.5, 7 / 3]]), "M")
+    assert capsys.readouterr().out == "M (2 x 2) =\n  [   2   -1 ]\n  [ 0.5  7/3 ]\n"
