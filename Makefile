@@ -7,6 +7,8 @@ BIN := $(VENV)/bin
 # PyTorch's CPU-only wheels: on Linux, PyPI's default torch pulls gigabytes of CUDA packages.
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 TORCH_VERSION ?= 2.13.0
+# Extra JupyterLab options, e.g. LAB_FLAGS=--allow-root inside a container that runs as root.
+LAB_FLAGS ?=
 
 .PHONY: setup lab test lessons
 setup: $(VENV)/.installed
@@ -18,7 +20,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 lab: setup
-	$(BIN)/jupyter lab lessons/
+	$(BIN)/jupyter lab $(LAB_FLAGS) lessons/
 
 test: setup
 	$(BIN)/ruff check .
