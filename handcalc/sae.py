@@ -1,0 +1,69 @@
+"""Data with planted features, and the numbers that say how well an SAE recovered them.
+
+Columns are samples, as everywhere in the course: X is d x n, F is n_latents x n, and a
+dictionary of directions is d x n_directions (one direction per column).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class PlantedData:
+    """X: (d, n) samples as columns; directions: (d, n_true) unit columns; codes: (n_true, n)."""
+
+    X: np.ndarray
+    directions: np.ndarray
+    codes: np.ndarray
+
+
+def planted_features(
+    d: int = 32, n_true: int = 64, n_samples: int = 4096, active: float = 4.0, seed: int = 0
+) -> PlantedData:
+    """Sharkey et al.-style data: n_true random unit directions in d dims; each sample switches
+    each one on with probability active / n_true (so `active` are on, on average), with a
+    magnitude drawn from U[0, 1], and adds them up."""
+    rng = np.random.default_rng(seed)
+    directions = rng.normal(size=(d, n_true))
+    directions /= np.linalg.norm(directions, axis=0)
+    on = rng.random((n_true, n_samples)) < active / n_true
+    codes = on * rng.random((n_true, n_samples))
+    return PlantedData(directions @ codes, directions, codes)
+
+
+def l0(F: np.ndarray) -> float:
+    """The mean number of active (non-zero) latents per sample. F: (n_latents, n)."""
+    return float((np.asarray(F) != 0).sum(axis=0).mean())
+
+
+def variance_explained(X: np.ndarray, X_hat: np.ndarray) -> float:
+    """1 - sum ||x - x'||^2 / sum ||x - mean(x)||^2 over the samples (columns)."""
+    residual = ((X - X_hat) ** 2).sum()
+    total = ((X - X.mean(axis=1, keepdims=True)) ** 2).sum()
+    return float(1 - residual / total)
+
+
+def cosine_matrix(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """Cosine similarity of every column of A with every column of B: (A cols, B cols)."""
+    A = A / np.maximum(np.linalg.norm(A, axis=0), 1e-12)
+    B = B / np.maximum(np.linalg.norm(B, axis=0), 1e-12)
+    return A.T @ B
+
+
+def mmcs(learned: np.ndarray, true: np.ndarray) -> float:
+    """Mean max cosine similarity: for each true direction, its best match among the learned
+    decoder columns, averaged over the true directions."""
+    return float(cosine_matrix(true, learned).max(axis=1).mean())
+
+
+def recovered(learned: np.ndarray, true: np.ndarray, threshold: float = 0.9) -> float:
+    """The fraction of true directions with some learned column at cosine > threshold."""
+    return float((cosine_matrix(true, learned).max(axis=1) > threshold).mean())
+
+
+def dead_latents(F: np.ndarray) -> np.ndarray:
+    """Which latents never fire on these samples: a boolean per latent (row of F)."""
+    return ~(np.asarray(F) > 0).any(axis=1)

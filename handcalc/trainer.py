@@ -1,0 +1,197 @@
+"""Training sparse autoencoders, two ways that give the same numbers step for step:
+
+- backend="numpy": the hand-derived gradients of lesson 06 (handcalc's own functions);
+- backend="torch": PyTorch's autograd on the same loss.
+
+Both use the same initialisation and the same batches in float64; the numpy path's Adam is
+written the way PyTorch's computes, so the two agree step for step (tests/test_trainer.py).
+Columns are samples: X is d x n. The SAE is lesson 06's: F = ReLU(W_enc X + b_enc),
+X' = W_dec F + b_dec.
+
+Sparsity methods:
+- "l1": loss = mean over samples of ||x - x'||^2 + lam * sum_i f_i ||W_dec[:, i]||;
+- "topk": keep each sample's k largest positive pre-activations, zero the rest; no penalty.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from .backward import l1_decoder_grad, linear_backward
+from .sae import l0, variance_explained
+from .steps import l1_grad, linear, mse_grad
+
+PARAMS = ("W_enc", "b_enc", "W_dec", "b_dec")
+METHODS = ("l1", "topk")
+
+
+@dataclass
+class SAE:
+    """W_enc: (m, d), b_enc: (m,), W_dec: (d, m), column j feature j's direction, b_dec: (d,)."""
+
+    W_enc: np.ndarray
+    b_enc: np.ndarray
+    W_dec: np.ndarray
+    b_dec: np.ndarray
+    k: int | None = None  # TopK SAEs keep this many latents per sample
+
+    def encode(self, X: np.ndarray) -> np.ndarray:
+        """The features F (m, n) of samples X (d, n)."""
+        Z = self.W_enc @ X + self.b_enc[:, None]
+        return Z * _active(Z, self.k)
+
+    def decode(self, F: np.ndarray) -> np.ndarray:
+        return self.W_dec @ F + self.b_dec[:, None]
+
+    def params(self) -> dict[str, np.ndarray]:
+        return {name: getattr(self, name) for name in PARAMS}
+
+
+def _active(Z: np.ndarray, k: int | None) -> np.ndarray:
+    """Where the activation passes: Z > 0 (ReLU), and among each column's k largest (TopK)."""
+    mask = Z > 0
+    if k is not None and k < Z.shape[0]:
+        kth = -np.partition(-Z, k - 1, axis=0)[k - 1]  # each column's k-th largest value
+        mask &= Z >= kth
+    return mask
+
+
+def init_sae(X: np.ndarray, n_latents: int, seed: int = 0, k: int | None = None) -> SAE:
+    """Random unit decoder columns, the encoder their transpose, b_dec the data mean."""
+    rng = np.random.default_rng(seed)
+    W_dec = rng.normal(size=(X.shape[0], n_latents))
+    W_dec /= np.linalg.norm(W_dec, axis=0)
+    return SAE(W_dec.T.copy(), np.zeros(n_latents), W_dec, X.mean(axis=1), k)
+
+
+def numpy_gradients(
+    sae: SAE, X: np.ndarray, lam: float
+) -> tuple[float, dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """Loss, gradients, F and X' by hand (lesson 06, averaged over the n samples of the batch)."""
+    n = X.shape[1]
+    Z = linear(sae.W_enc, sae.b_enc, X)
+    active = _active(Z, sae.k)
+    F = Z * active
+    X_hat = linear(sae.W_dec, sae.b_dec, F)
+    norms = np.sqrt((sae.W_dec**2).sum(axis=0))
+    loss = (((X_hat - X) ** 2).sum() + lam * (F.sum(axis=1) * norms).sum()) / n
+    dX_hat = mse_grad(X_hat, X) / n
+    dF = sae.W_dec.T @ dX_hat + (l1_grad(F, sae.W_dec, lam) / n if lam else 0.0)
+    dW_enc, db_enc, _ = linear_backward(dF * active, sae.W_enc, X)
+    dW_dec, db_dec, _ = linear_backward(dX_hat, sae.W_dec, F)
+    if lam:
+        dW_dec = dW_dec + l1_decoder_grad(F, sae.W_dec, lam) / n
+    grads = {"W_enc": dW_enc, "b_enc": db_enc, "W_dec": dW_dec, "b_dec": db_dec}
+    return float(loss), grads, F, X_hat
+
+
+@dataclass
+class Adam:
+    """Adam, written out as PyTorch computes it, so both backends take identical steps."""
+
+    lr: float = 1e-3
+    betas: tuple[float, float] = (0.9, 0.999)
+    eps: float = 1e-8
+    t: int = 0
+    m: dict[str, np.ndarray] = field(default_factory=dict)
+    v: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None:
+        self.t += 1
+        b1, b2 = self.betas
+        for name, grad in grads.items():
+            m = self.m[name] = b1 * self.m.get(name, 0.0) + (1 - b1) * grad
+            v = self.v[name] = b2 * self.v.get(name, 0.0) + (1 - b2) * grad * grad
+            denom = np.sqrt(v) / np.sqrt(1 - b2**self.t) + self.eps
+            params[name] -= self.lr / (1 - b1**self.t) * m / denom
+
+
+@dataclass
+class History:
+    """Per step, on that step's batch: the loss, L0 and the fraction of variance explained."""
+
+    loss: list[float] = field(default_factory=list)
+    l0: list[float] = field(default_factory=list)
+    variance_explained: list[float] = field(default_factory=list)
+
+
+def _batches(X: np.ndarray, steps: int, batch_size: int, seed: int):
+    """The same sequence of batches for both backends: shuffled passes over the samples."""
+    rng = np.random.default_rng(seed)
+    order, start = rng.permutation(X.shape[1]), 0
+    for _ in range(steps):
+        if start + batch_size > X.shape[1]:
+            order, start = rng.permutation(X.shape[1]), 0
+        yield X[:, order[start : start + batch_size]]
+        start += batch_size
+
+
+def _record(history: History, loss: float, batch: np.ndarray, F: np.ndarray, X_hat: np.ndarray):
+    history.loss.append(loss)
+    history.l0.append(l0(F))
+    history.variance_explained.append(variance_explained(batch, X_hat))
+
+
+def _train_numpy(sae: SAE, batches, lam: float, lr: float, history: History) -> None:
+    params, adam = sae.params(), Adam(lr=lr)
+    for batch in batches:
+        loss, grads, F, X_hat = numpy_gradients(sae, batch, lam)
+        adam.step(params, grads)
+        _record(history, loss, batch, F, X_hat)
+
+
+def _train_torch(sae: SAE, batches, lam: float, lr: float, history: History) -> None:
+    import torch
+
+    p = {name: torch.nn.Parameter(torch.from_numpy(value)) for name, value in sae.params().items()}
+    optimizer = torch.optim.Adam(p.values(), lr=lr)
+    for batch in batches:
+        x = torch.from_numpy(batch)
+        z = p["W_enc"] @ x + p["b_enc"][:, None]
+        active = z > 0
+        if sae.k is not None and sae.k < z.shape[0]:
+            active &= z >= torch.topk(z, sae.k, dim=0).values[-1]
+        f = z * active
+        x_hat = p["W_dec"] @ f + p["b_dec"][:, None]
+        norms = torch.linalg.vector_norm(p["W_dec"], dim=0)
+        loss = (((x_hat - x) ** 2).sum() + lam * (f.sum(dim=1) * norms).sum()) / x.shape[1]
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        _record(history, loss.item(), batch, f.detach().numpy(), x_hat.detach().numpy())
+
+
+def train_sae(
+    X: np.ndarray,
+    n_latents: int,
+    method: str = "l1",
+    lam: float = 0.3,
+    k: int = 4,
+    steps: int = 2000,
+    batch_size: int = 256,
+    lr: float = 3e-3,
+    seed: int = 0,
+    backend: str = "torch",
+    progress: bool = True,
+) -> tuple[SAE, History]:
+    """Train an SAE on X (d, n), samples as columns. Returns the SAE and its History (measured
+    on each step's batch, before that step's update)."""
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}; got {method!r}.")
+    if backend not in ("numpy", "torch"):
+        raise ValueError(f'backend must be "numpy" or "torch"; got {backend!r}.')
+    X = np.asarray(X, dtype=np.float64)
+    sae = init_sae(X, n_latents, seed, k if method == "topk" else None)
+    batches = tqdm(
+        _batches(X, steps, batch_size, seed),
+        total=steps,
+        disable=not progress,
+        desc=f"SAE {method} ({backend})",
+    )
+    history = History()
+    train = _train_numpy if backend == "numpy" else _train_torch
+    train(sae, batches, lam if method == "l1" else 0.0, lr, history)
+    return sae, history
