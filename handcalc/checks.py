@@ -134,8 +134,6 @@ def _mistakes(trace: Trace, step: str) -> list[Mistake]:
         found += _norm_mistakes(trace)
     elif step.startswith("l1_grad"):
         found += _l1_grad_mistakes(trace, step)
-    found.append(("The signs are flipped: every entry has the right size but the opposite sign.",
-                  _gives(-np.asarray(trace[step]))))  # fmt: skip
     return found
 
 
@@ -171,7 +169,18 @@ def check(
     Entries within 1e-6 of the right value count as right.
     """
     trace = as_trace(problem)
-    expected = np.asarray(trace[step], dtype=float)  # KeyError lists the step names
+    return compare(answer, trace[step], step, lambda: _mistakes(trace, step))
+
+
+def compare(
+    answer: ArrayLike,
+    expected: ArrayLike,
+    name: str = "the answer",
+    mistakes: Callable[[], list[Mistake]] = list,
+) -> Feedback:
+    """Compare any answer with the expected array: right, transposed, wrong shape, one of the
+    given mistakes, or which samples and entries are off. Entries within 1e-6 count as right."""
+    expected = np.asarray(expected, dtype=float)
     given = as_array(answer, "answer")
     if expected.ndim == 1 and given.size == expected.size:
         given = given.reshape(expected.shape)  # a vector typed as a row or a column: same numbers
@@ -179,15 +188,18 @@ def check(
     if given.shape == expected.shape:
         right = np.isclose(given, expected, rtol=0, atol=TOLERANCE)
         if right.all():
-            return Feedback(True, f"Correct: that is {step}.", right)
+            return Feedback(True, f"Correct: that is {name}.", right)
     if given.ndim == 2 and _same(given.T, expected):
         return Feedback(False, "Transposed: your rows are the columns. On the sheet, columns are "
                         "samples and a weight matrix is outputs x inputs.", right)  # fmt: skip
-    for message, shows in _mistakes(trace, step):
+    for message, shows in mistakes():
         if shows(given):
             return Feedback(False, message, right)
+    if _same(-expected, given) and expected.any():
+        return Feedback(False, "The signs are flipped: every entry has the right size but the "
+                        "opposite sign.", right)  # fmt: skip
     if right is None:
-        return Feedback(False, f"Wrong shape: {step} has {_shape_words(expected.shape)}; "
+        return Feedback(False, f"Wrong shape: {name} has {_shape_words(expected.shape)}; "
                         f"your answer has {_shape_words(given.shape)}.")  # fmt: skip
     return Feedback(False, _where(right, expected, given), right)
 

@@ -148,3 +148,15 @@ def test_checks_accept_a_trace_and_refuse_other_things() -> None:
 def test_unknown_step() -> None:
     with pytest.raises(KeyError, match="no step or given value named 'Z9'"):
         check("Z9", [[1]], AE)
+
+
+def test_compare_works_on_any_array() -> None:
+    from handcalc.checks import compare
+
+    expected = np.array([[1.0, 2.0], [3.0, 4.0]])
+    assert compare(expected, expected, "WᵀW")
+    assert compare(expected.T, expected).message.startswith("Transposed")
+    assert compare(-expected, expected).message.startswith("The signs are flipped")
+    assert compare(np.zeros(3), expected, "WᵀW").message == (
+        "Wrong shape: WᵀW has shape (2, 2); your answer has 3 entries."
+    )
