@@ -125,3 +125,39 @@ class TraceViewer:
 
     def _repr_mimebundle_(self, **kwargs):
         return self.widget._repr_mimebundle_(**kwargs)
+
+
+class SuperpositionExplorer:
+    """A sparsity slider over toy models trained at several sparsities S: the feature directions
+    and WᵀW for the chosen S, with a one-line description under them."""
+
+    def __init__(self, models: list) -> None:
+        self.models = {model.sparsity: model for model in models}
+        self.slider = widgets.SelectionSlider(
+            options=list(self.models), description="sparsity S", continuous_update=False
+        )
+        self.output = widgets.Output()
+        self.description = widgets.HTML()
+        self.slider.observe(lambda _: self.draw(), names="value")
+        self.widget = widgets.VBox([self.slider, self.output, self.description])
+        self.draw()
+
+    @property
+    def current(self):
+        return self.models[self.slider.value]
+
+    def draw(self) -> None:
+        import matplotlib.pyplot as plt
+        from IPython.display import display as show_figure
+
+        from .plots import describe, plot_toy_model
+
+        self.figure = plot_toy_model(self.current)
+        self.description.value = describe(self.current)
+        with self.output:
+            self.output.clear_output(wait=True)
+            show_figure(self.figure)
+        plt.close(self.figure)
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs)

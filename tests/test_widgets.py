@@ -89,3 +89,19 @@ def test_trace_viewer_on_a_subset_of_steps() -> None:
     viewer = TraceViewer(trace, names=["Z1", "H1", "X_hat"])
     viewer.go(2)
     assert viewer.counter.value == "Step 3 of 3: X_hat" and viewer.next.disabled
+
+
+def test_superposition_slider_redraws_for_the_chosen_sparsity() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from handcalc.superposition import train_toy_model
+    from handcalc.widgets import SuperpositionExplorer
+
+    models = [train_toy_model(sparsity=s, steps=1500) for s in (0.0, 0.95)]
+    explorer = SuperpositionExplorer(models)
+    assert "S = 0: 2 of 5 features" in explorer.description.value  # dense: only 2 kept
+    explorer.slider.value = 0.95
+    assert explorer.current.sparsity == 0.95
+    assert "S = 0.95: 5 of 5 features" in explorer.description.value  # sparse: all 5, a pentagon
+    assert explorer.figure._suptitle.get_text().startswith("S = 0.95")

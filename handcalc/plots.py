@@ -1,0 +1,50 @@
+"""Figures for the lessons (matplotlib). Colour-blind-safe colours, every figure titled with
+labelled axes; signed matrices use a diverging map centred on zero, with the numbers written in."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from .superposition import ToyModel
+
+OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442"]
+
+
+def represented(model: ToyModel, threshold: float = 0.5) -> int:
+    """How many features the model keeps: columns of W longer than the threshold."""
+    return int((model.norms() > threshold).sum())
+
+
+def describe(model: ToyModel) -> str:
+    """One line that says what the toy-model figure shows."""
+    n = model.W.shape[1]
+    return (
+        f"S = {model.sparsity:g}: {represented(model)} of {n} features represented in "
+        f"{model.W.shape[0]} dimensions (column length > 0.5)."
+    )
+
+
+def plot_toy_model(model: ToyModel) -> plt.Figure:
+    """Left: each feature's direction (a column of W) as a labelled arrow. Right: WᵀW."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 4))
+    for i, (x, y) in enumerate(model.W.T):
+        colour = OKABE_ITO[i % len(OKABE_ITO)]
+        left.annotate("", (x, y), (0, 0), arrowprops={"arrowstyle": "->", "color": colour, "lw": 2})
+        left.text(x * 1.12, y * 1.12, f"f{i + 1}", color=colour, ha="center", va="center")
+    limit = max(1.4, 1.3 * np.abs(model.W).max())
+    left.set(xlim=(-limit, limit), ylim=(-limit, limit), aspect="equal")
+    left.set(title="Feature directions (columns of W)", xlabel="dimension 1", ylabel="dimension 2")
+    left.axhline(0, color="0.85", lw=0.8), left.axvline(0, color="0.85", lw=0.8)
+    gram = model.interference()
+    scale = np.abs(gram).max() or 1.0
+    image = right.imshow(gram, cmap="PuOr", vmin=-scale, vmax=scale)
+    for (r, c), value in np.ndenumerate(gram):
+        right.text(c, r, f"{value:.1f}", ha="center", va="center", fontsize=8)
+    labels = [f"f{i + 1}" for i in range(gram.shape[0])]
+    right.set_xticks(range(len(labels)), labels), right.set_yticks(range(len(labels)), labels)
+    right.set(title="WᵀW: lengths² and overlaps", xlabel="feature", ylabel="feature")
+    fig.colorbar(image, ax=right, shrink=0.8)
+    fig.suptitle(describe(model))
+    fig.tight_layout()
+    return fig
