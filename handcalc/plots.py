@@ -28,10 +28,17 @@ def describe(model: ToyModel) -> str:
 def plot_toy_model(model: ToyModel) -> plt.Figure:
     """Left: each feature's direction (a column of W) as a labelled arrow. Right: WᵀW."""
     fig, (left, right) = plt.subplots(1, 2, figsize=(9, 4))
+    dropped = []
     for i, (x, y) in enumerate(model.W.T):
+        if np.hypot(x, y) < 0.2:  # too short to draw or label: named in a corner instead
+            dropped.append(f"f{i + 1}")
+            continue
         colour = OKABE_ITO[i % len(OKABE_ITO)]
         left.annotate("", (x, y), (0, 0), arrowprops={"arrowstyle": "->", "color": colour, "lw": 2})
         left.text(x * 1.12, y * 1.12, f"f{i + 1}", color=colour, ha="center", va="center")
+    if dropped:
+        left.text(0.03, 0.97, "length ≈ 0: " + ", ".join(dropped), transform=left.transAxes,
+                  va="top", fontsize=9)  # fmt: skip
     limit = max(1.4, 1.3 * np.abs(model.W).max())
     left.set(xlim=(-limit, limit), ylim=(-limit, limit), aspect="equal")
     left.set(title="Feature directions (columns of W)", xlabel="dimension 1", ylabel="dimension 2")
@@ -40,7 +47,9 @@ def plot_toy_model(model: ToyModel) -> plt.Figure:
     scale = np.abs(gram).max() or 1.0
     image = right.imshow(gram, cmap="PuOr", vmin=-scale, vmax=scale)
     for (r, c), value in np.ndenumerate(gram):
-        right.text(c, r, f"{value:.1f}", ha="center", va="center", fontsize=8)
+        ink = "white" if abs(value) > 0.6 * scale else "black"
+        shown = 0.0 if abs(value) < 0.05 else value  # no "-0.0"
+        right.text(c, r, f"{shown:.1f}", ha="center", va="center", fontsize=8, color=ink)
     labels = [f"f{i + 1}" for i in range(gram.shape[0])]
     right.set_xticks(range(len(labels)), labels), right.set_yticks(range(len(labels)), labels)
     right.set(title="WᵀW: lengths² and overlaps", xlabel="feature", ylabel="feature")
