@@ -41,7 +41,7 @@ class SAE:
     def encode(self, X: np.ndarray) -> np.ndarray:
         """The features F (m, n) of samples X (d, n)."""
         Z = self.W_enc @ X + self.b_enc[:, None]
-        return Z * _active(Z, self.k)
+        return Z * active(Z, self.k)
 
     def decode(self, F: np.ndarray) -> np.ndarray:
         return self.W_dec @ F + self.b_dec[:, None]
@@ -50,8 +50,9 @@ class SAE:
         return {name: getattr(self, name) for name in PARAMS}
 
 
-def _active(Z: np.ndarray, k: int | None) -> np.ndarray:
-    """Where the activation passes: Z > 0 (ReLU), and among each column's k largest (TopK)."""
+def active(Z: np.ndarray, k: int | None = None) -> np.ndarray:
+    """Which pre-activations pass (m, n booleans): Z > 0 (ReLU), and, for TopK, among each
+    column's k largest."""
     mask = Z > 0
     if k is not None and k < Z.shape[0]:
         kth = -np.partition(-Z, k - 1, axis=0)[k - 1]  # each column's k-th largest value
@@ -73,14 +74,14 @@ def numpy_gradients(
     """Loss, gradients, F and X' by hand (lesson 06, averaged over the n samples of the batch)."""
     n = X.shape[1]
     Z = linear(sae.W_enc, sae.b_enc, X)
-    active = _active(Z, sae.k)
-    F = Z * active
+    passes = active(Z, sae.k)
+    F = Z * passes
     X_hat = linear(sae.W_dec, sae.b_dec, F)
     norms = np.sqrt((sae.W_dec**2).sum(axis=0))
     loss = (((X_hat - X) ** 2).sum() + lam * (F.sum(axis=1) * norms).sum()) / n
     dX_hat = mse_grad(X_hat, X) / n
     dF = sae.W_dec.T @ dX_hat + (l1_grad(F, sae.W_dec, lam) / n if lam else 0.0)
-    dW_enc, db_enc, _ = linear_backward(dF * active, sae.W_enc, X)
+    dW_enc, db_enc, _ = linear_backward(dF * passes, sae.W_enc, X)
     dW_dec, db_dec, _ = linear_backward(dX_hat, sae.W_dec, F)
     if lam:
         dW_dec = dW_dec + l1_decoder_grad(F, sae.W_dec, lam) / n
@@ -151,10 +152,10 @@ def _train_torch(sae: SAE, batches, lam: float, lr: float, history: History) -> 
     for batch in batches:
         x = torch.from_numpy(batch)
         z = p["W_enc"] @ x + p["b_enc"][:, None]
-        active = z > 0
+        passes = z > 0
         if sae.k is not None and sae.k < z.shape[0]:
-            active &= z >= torch.topk(z, sae.k, dim=0).values[-1]
-        f = z * active
+            passes &= z >= torch.topk(z, sae.k, dim=0).values[-1]
+        f = z * passes
         x_hat = p["W_dec"] @ f + p["b_dec"][:, None]
         norms = torch.linalg.vector_norm(p["W_dec"], dim=0)
         loss = (((x_hat - x) ** 2).sum() + lam * (f.sum(dim=1) * norms).sum()) / x.shape[1]
