@@ -7,8 +7,8 @@ BIN := $(VENV)/bin
 # PyTorch's CPU-only wheels: on Linux, PyPI's default torch pulls gigabytes of CUDA packages.
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 TORCH_VERSION ?= 2.13.0
-# Extra JupyterLab options, e.g. LAB_FLAGS=--allow-root inside a container that runs as root.
-LAB_FLAGS ?=
+# Extra JupyterLab options. JupyterLab refuses to start as root (e.g. in a container) unless told.
+LAB_FLAGS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: setup lab test lessons
 setup: $(VENV)/.installed
