@@ -16,6 +16,7 @@ import numpy as np
 
 from ._validate import ArrayLike, as_array
 from .display import number
+from .kl import bernoulli_kl
 from .problems import AutoencoderProblem, SAEProblem
 from .steps import relu
 from .traces import Trace, autoencoder_trace, sae_trace
@@ -218,3 +219,45 @@ def _where(right: np.ndarray, expected: np.ndarray, given: np.ndarray) -> str:
         return (f"One entry is off{place}: you wrote {number(given[index])}. "
                 "Check that one multiplication and sum again.")  # fmt: skip
     return f"{len(wrong)} of {right.size} entries are off; the marked cells show which."
+
+
+def check_kl(answer: ArrayLike, rho: float, rates: ArrayLike) -> Feedback:
+    """Check KL(rho || r) for each rate r (lesson 07), naming the usual slips."""
+    r = np.asarray(rates, dtype=float)
+
+    def mistakes() -> list[Mistake]:
+        return [
+            ("The two coins are swapped: that is KL(r || rho). The target rho comes first: "
+             "rho log(rho / r) + (1 - rho) log((1 - rho) / (1 - r)).",
+             _gives(_kl_swapped(rho, r))),
+            ("Only the first term: add (1 - rho) log((1 - rho) / (1 - r)), the 'does not fire' "
+             "side of the coin.", _gives(rho * np.log(rho / r))),
+        ]  # fmt: skip
+
+    return compare(answer, bernoulli_kl(rho, r), "KL(rho || r) for each latent", mistakes)
+
+
+def _kl_swapped(rho: float, rates: np.ndarray) -> np.ndarray:
+    """KL(r || rho): the mistake of putting the measured rate first."""
+    return rates * np.log(rates / rho) + (1 - rates) * np.log((1 - rates) / (1 - rho))
+
+
+def check_topk(answer: ArrayLike, Z: ArrayLike, k: int) -> Feedback:
+    """Check TopK(Z, k): each column's (sample's) k largest positive entries kept, the rest 0."""
+    Z = np.asarray(Z, dtype=float)
+
+    def keep(mask: np.ndarray) -> np.ndarray:
+        return np.where(mask, Z, 0.0)
+
+    by_column = Z >= np.sort(Z, axis=0)[-k]
+    by_row = Z >= np.sort(Z, axis=1)[:, [-k]]
+
+    def mistakes() -> list[Mistake]:
+        return [
+            ("Negative entries kept: TopK keeps the k largest *positive* pre-activations; a "
+             "negative one stays 0, as after a ReLU.", _gives(keep(by_column))),
+            ("You kept the k largest of each row (latent). TopK works per sample: each column "
+             "keeps its own k largest.", _gives(keep(by_row & (Z > 0)))),
+        ]  # fmt: skip
+
+    return compare(answer, keep(by_column & (Z > 0)), f"TopK(Z, {k})", mistakes)

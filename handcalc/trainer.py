@@ -8,9 +8,14 @@ written the way PyTorch's computes, so the two agree step for step (tests/test_t
 Columns are samples: X is d x n. The SAE is lesson 06's: F = ReLU(W_enc X + b_enc),
 X' = W_dec F + b_dec.
 
-Sparsity methods:
+Sparsity methods (the three the course's sources name):
 - "l1": loss = mean over samples of ||x - x'||^2 + lam * sum_i f_i ||W_dec[:, i]||;
+- "kl": loss = mean over samples of ||x - x'||^2 + beta * sum_i KL(rho || rate_i) (handcalc.kl);
 - "topk": keep each sample's k largest positive pre-activations, zero the rest; no penalty.
+
+Dead latents can be resampled: every `resample_every` steps, each latent that has not fired
+since the last check gets a fresh direction, the residual x - x' of one of the batch's worst
+reconstructed samples (the recipe of Anthropic's "Towards Monosemanticity", simplified).
 """
 
 from __future__ import annotations
@@ -21,11 +26,13 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .backward import l1_decoder_grad, linear_backward
+from .kl import RATE_RANGE, TAU, kl_penalty
 from .sae import l0, variance_explained
 from .steps import l1_grad, linear, mse_grad
 
 PARAMS = ("W_enc", "b_enc", "W_dec", "b_dec")
-METHODS = ("l1", "topk")
+METHODS = ("l1", "kl", "topk")
+RESAMPLE_SCALE = 0.2
 
 
 @dataclass
@@ -68,11 +75,20 @@ def init_sae(X: np.ndarray, n_latents: int, seed: int = 0, k: int | None = None)
     return SAE(W_dec.T.copy(), np.zeros(n_latents), W_dec, X.mean(axis=1), k)
 
 
+@dataclass
+class Penalty:
+    """The sparsity penalty's settings: L1 weight lam; KL weight beta and target rate rho."""
+
+    lam: float = 0.0
+    beta: float = 0.0
+    rho: float = 0.03
+
+
 def numpy_gradients(
-    sae: SAE, X: np.ndarray, lam: float
+    sae: SAE, X: np.ndarray, penalty: Penalty
 ) -> tuple[float, dict[str, np.ndarray], np.ndarray, np.ndarray]:
     """Loss, gradients, F and X' by hand (lesson 06, averaged over the n samples of the batch)."""
-    n = X.shape[1]
+    n, lam = X.shape[1], penalty.lam
     Z = linear(sae.W_enc, sae.b_enc, X)
     passes = active(Z, sae.k)
     F = Z * passes
@@ -81,11 +97,13 @@ def numpy_gradients(
     loss = (((X_hat - X) ** 2).sum() + lam * (F.sum(axis=1) * norms).sum()) / n
     dX_hat = mse_grad(X_hat, X) / n
     dF = sae.W_dec.T @ dX_hat + (l1_grad(F, sae.W_dec, lam) / n if lam else 0.0)
+    dW_dec_extra = l1_decoder_grad(F, sae.W_dec, lam) / n if lam else 0.0
+    if penalty.beta:
+        kl, dF_kl, dW_dec_kl = kl_penalty(F, sae.W_dec, penalty.rho, penalty.beta)
+        loss, dF, dW_dec_extra = loss + kl, dF + dF_kl, dW_dec_extra + dW_dec_kl
     dW_enc, db_enc, _ = linear_backward(dF * passes, sae.W_enc, X)
     dW_dec, db_dec, _ = linear_backward(dX_hat, sae.W_dec, F)
-    if lam:
-        dW_dec = dW_dec + l1_decoder_grad(F, sae.W_dec, lam) / n
-    grads = {"W_enc": dW_enc, "b_enc": db_enc, "W_dec": dW_dec, "b_dec": db_dec}
+    grads = {"W_enc": dW_enc, "b_enc": db_enc, "W_dec": dW_dec + dW_dec_extra, "b_dec": db_dec}
     return float(loss), grads, F, X_hat
 
 
@@ -112,11 +130,13 @@ class Adam:
 
 @dataclass
 class History:
-    """Per step, on that step's batch: the loss, L0 and the fraction of variance explained."""
+    """Per step, on that step's batch: the loss, L0 and the fraction of variance explained; and
+    (step, how many) for each resampling of dead latents."""
 
     loss: list[float] = field(default_factory=list)
     l0: list[float] = field(default_factory=list)
     variance_explained: list[float] = field(default_factory=list)
+    resampled: list[tuple[int, int]] = field(default_factory=list)
 
 
 def _batches(X: np.ndarray, steps: int, batch_size: int, seed: int):
@@ -130,26 +150,51 @@ def _batches(X: np.ndarray, steps: int, batch_size: int, seed: int):
         start += batch_size
 
 
-def _record(history: History, loss: float, batch: np.ndarray, F: np.ndarray, X_hat: np.ndarray):
-    history.loss.append(loss)
-    history.l0.append(l0(F))
-    history.variance_explained.append(variance_explained(batch, X_hat))
+def resample(sae: SAE, dead: np.ndarray, X: np.ndarray, X_hat: np.ndarray) -> None:
+    """Point each dead latent (indices) at the residual x - x' of one of the worst reconstructed
+    samples of X (d, n): unit decoder column, encoder row 0.2 x the alive rows' mean length,
+    bias 0. Changes sae in place."""
+    residual = X - X_hat
+    worst = np.argsort(-(residual**2).sum(axis=0), kind="stable")
+    directions = residual[:, np.resize(worst, dead.size)]
+    directions /= np.maximum(np.linalg.norm(directions, axis=0), 1e-12)
+    alive = np.setdiff1d(np.arange(sae.b_enc.size), dead)
+    scale = RESAMPLE_SCALE * np.linalg.norm(sae.W_enc[alive], axis=1).mean() if alive.size else 1.0
+    sae.W_dec[:, dead] = directions
+    sae.W_enc[dead] = scale * directions.T
+    sae.b_enc[dead] = 0.0
 
 
-def _train_numpy(sae: SAE, batches, lam: float, lr: float, history: History) -> None:
+def _forget(state: dict[str, np.ndarray], dead: np.ndarray) -> None:
+    """Zero the optimiser's running averages for the resampled latents."""
+    state["W_enc"][dead] = 0.0
+    state["b_enc"][dead] = 0.0
+    state["W_dec"][:, dead] = 0.0
+
+
+def _numpy_stepper(sae: SAE, penalty: Penalty, lr: float):
     params, adam = sae.params(), Adam(lr=lr)
-    for batch in batches:
-        loss, grads, F, X_hat = numpy_gradients(sae, batch, lam)
+
+    def step(batch: np.ndarray):
+        loss, grads, F, X_hat = numpy_gradients(sae, batch, penalty)
         adam.step(params, grads)
-        _record(history, loss, batch, F, X_hat)
+        return loss, F, X_hat
+
+    def forget(dead: np.ndarray) -> None:
+        _forget(adam.m, dead)
+        _forget(adam.v, dead)
+
+    return step, forget
 
 
-def _train_torch(sae: SAE, batches, lam: float, lr: float, history: History) -> None:
+def _torch_stepper(sae: SAE, penalty: Penalty, lr: float):
     import torch
 
+    # The parameters share memory with sae's arrays: torch's updates are sae's updates.
     p = {name: torch.nn.Parameter(torch.from_numpy(value)) for name, value in sae.params().items()}
     optimizer = torch.optim.Adam(p.values(), lr=lr)
-    for batch in batches:
+
+    def step(batch: np.ndarray):
         x = torch.from_numpy(batch)
         z = p["W_enc"] @ x + p["b_enc"][:, None]
         passes = z > 0
@@ -158,11 +203,22 @@ def _train_torch(sae: SAE, batches, lam: float, lr: float, history: History) -> 
         f = z * passes
         x_hat = p["W_dec"] @ f + p["b_dec"][:, None]
         norms = torch.linalg.vector_norm(p["W_dec"], dim=0)
-        loss = (((x_hat - x) ** 2).sum() + lam * (f.sum(dim=1) * norms).sum()) / x.shape[1]
+        loss = (((x_hat - x) ** 2).sum() + penalty.lam * (f.sum(dim=1) * norms).sum()) / x.shape[1]
+        if penalty.beta:
+            rates = (1 - torch.exp(-f * norms[:, None] / TAU)).mean(dim=1).clamp(*RATE_RANGE)
+            rho = penalty.rho
+            kl = rho * torch.log(rho / rates) + (1 - rho) * torch.log((1 - rho) / (1 - rates))
+            loss = loss + penalty.beta * kl.sum()
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        _record(history, loss.item(), batch, f.detach().numpy(), x_hat.detach().numpy())
+        return loss.item(), f.detach().numpy(), x_hat.detach().numpy()
+
+    def forget(dead: np.ndarray) -> None:
+        for key in ("exp_avg", "exp_avg_sq"):
+            _forget({name: optimizer.state[t][key].numpy() for name, t in p.items()}, dead)
+
+    return step, forget
 
 
 def train_sae(
@@ -171,28 +227,44 @@ def train_sae(
     method: str = "l1",
     lam: float = 0.3,
     k: int = 4,
+    rho: float = 0.03,
+    beta: float = 1.0,
     steps: int = 2000,
     batch_size: int = 256,
-    lr: float = 3e-3,
+    lr: float = 1e-2,
+    resample_every: int | None = None,
     seed: int = 0,
     backend: str = "torch",
     progress: bool = True,
 ) -> tuple[SAE, History]:
-    """Train an SAE on X (d, n), samples as columns. Returns the SAE and its History (measured
-    on each step's batch, before that step's update)."""
+    """Train an SAE on X (d, n), samples as columns, with sparsity `method`: "l1" (weight lam),
+    "kl" (weight beta, target rate rho) or "topk" (k per sample). Returns the SAE and its History
+    (measured on each step's batch, before that step's update)."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}; got {method!r}.")
     if backend not in ("numpy", "torch"):
         raise ValueError(f'backend must be "numpy" or "torch"; got {backend!r}.')
     X = np.asarray(X, dtype=np.float64)
     sae = init_sae(X, n_latents, seed, k if method == "topk" else None)
-    batches = tqdm(
-        _batches(X, steps, batch_size, seed),
-        total=steps,
-        disable=not progress,
-        desc=f"SAE {method} ({backend})",
+    penalty = Penalty(
+        lam=lam if method == "l1" else 0.0, beta=beta if method == "kl" else 0.0, rho=rho
     )
-    history = History()
-    train = _train_numpy if backend == "numpy" else _train_torch
-    train(sae, batches, lam if method == "l1" else 0.0, lr, history)
+    stepper = _numpy_stepper if backend == "numpy" else _torch_stepper
+    step, forget = stepper(sae, penalty, lr)
+    batches = _batches(X, steps, batch_size, seed)
+    history, fired = History(), np.zeros(n_latents, dtype=bool)
+    desc = f"SAE {method} ({backend})"
+    for t, batch in enumerate(tqdm(batches, total=steps, disable=not progress, desc=desc), 1):
+        loss, F, X_hat = step(batch)
+        history.loss.append(loss)
+        history.l0.append(l0(F))
+        history.variance_explained.append(variance_explained(batch, X_hat))
+        fired |= (F > 0).any(axis=1)
+        if resample_every and t % resample_every == 0 and t + resample_every <= steps:
+            dead = np.flatnonzero(~fired)
+            if dead.size:
+                resample(sae, dead, batch, X_hat)
+                forget(dead)
+                history.resampled.append((t, int(dead.size)))
+            fired[:] = False
     return sae, history

@@ -160,3 +160,31 @@ def test_compare_works_on_any_array() -> None:
     assert compare(np.zeros(3), expected, "WᵀW").message == (
         "Wrong shape: WᵀW has shape (2, 2); your answer has 3 entries."
     )
+
+
+def test_check_kl_names_its_mistakes() -> None:
+    from handcalc.checks import check_kl
+    from handcalc.kl import bernoulli_kl
+
+    rho, r = 0.05, np.array([0.01, 0.05, 0.2, 0.6])
+    assert check_kl(bernoulli_kl(rho, r), rho, r).message == (
+        "Correct: that is KL(rho || r) for each latent."
+    )
+    swapped = r * np.log(r / rho) + (1 - r) * np.log((1 - r) / (1 - rho))
+    assert check_kl(swapped, rho, r).message.startswith("The two coins are swapped")
+    first_term = rho * np.log(rho / r)
+    assert check_kl(first_term, rho, r).message.startswith("Only the first term")
+    assert check_kl(bernoulli_kl(rho, r).sum(), rho, r).message.startswith("Wrong shape")
+
+
+def test_check_topk_names_its_mistakes() -> None:
+    from handcalc.checks import check_topk
+
+    Z = np.array([[3.0, -1.0, 0.5], [2.0, -2.0, 4.0], [-1.0, -3.0, 1.0]])
+    right = np.array([[3.0, 0, 0], [2.0, 0, 4.0], [0, 0, 1.0]])  # k = 2 per column
+    assert check_topk(right, Z, 2).message == "Correct: that is TopK(Z, 2)."
+    negatives_kept = np.array([[3.0, -1.0, 0], [2.0, -2.0, 4.0], [0, 0, 1.0]])
+    assert check_topk(negatives_kept, Z, 2).message.startswith("Negative entries kept")
+    Z = np.array([[5.0, 1.0], [4.0, 2.0], [0.5, 3.0]])  # k = 1: per column 5 and 3
+    per_row = np.array([[5.0, 0], [4.0, 0], [0, 3.0]])
+    assert check_topk(per_row, Z, 1).message.startswith("You kept the k largest of each row")

@@ -8,27 +8,40 @@ import pytest
 import torch
 
 import handcalc as hc
+from handcalc.kl import TAU, bernoulli_kl, soft_firing
 from handcalc.sae import dead_latents, l0, mmcs, planted_features, recovered, variance_explained
-from handcalc.trainer import SAE, init_sae, numpy_gradients, train_sae
+from handcalc.trainer import SAE, Penalty, init_sae, numpy_gradients, resample, train_sae
 
 
-def torch_loss_and_grads(sae: SAE, X: np.ndarray, lam: float):
+def torch_loss_and_grads(sae: SAE, X: np.ndarray, penalty: Penalty):
+    """The loss written independently of the trainer: KL as the sources write it."""
     p = {n: torch.tensor(v, requires_grad=True) for n, v in sae.params().items()}
     z = p["W_enc"] @ torch.tensor(X) + p["b_enc"][:, None]
     f = torch.relu(z)
     x_hat = p["W_dec"] @ f + p["b_dec"][:, None]
     norms = torch.linalg.vector_norm(p["W_dec"], dim=0)
-    loss = (((x_hat - torch.tensor(X)) ** 2).sum() + lam * (f.sum(1) * norms).sum()) / X.shape[1]
+    loss = ((x_hat - torch.tensor(X)) ** 2).sum() / X.shape[1]
+    loss = loss + penalty.lam * (f.sum(1) * norms).sum() / X.shape[1]
+    rate = (1 - torch.exp(-f * norms[:, None] / TAU)).mean(1)
+    rho = torch.tensor(penalty.rho, dtype=torch.float64)
+    kl = torch.distributions.kl_divergence(
+        torch.distributions.Bernoulli(probs=rho), torch.distributions.Bernoulli(probs=rate)
+    )
+    loss = loss + penalty.beta * kl.sum()
     loss.backward()
     return loss.item(), {n: t.grad.numpy() for n, t in p.items()}
 
 
-def test_numpy_gradients_equal_autograd() -> None:
+@pytest.mark.parametrize(
+    "penalty", [Penalty(lam=0.4), Penalty(beta=0.7, rho=0.05), Penalty(lam=0.2, beta=2.0, rho=0.2)]
+)
+def test_numpy_gradients_equal_autograd(penalty: Penalty) -> None:
     data = planted_features(d=8, n_true=12, n_samples=50, seed=3)
     sae = init_sae(data.X, 16, seed=1)
     sae.b_enc[:] = np.random.default_rng(2).normal(size=16) * 0.1
-    loss, grads, _, _ = numpy_gradients(sae, data.X, lam=0.4)
-    torch_loss, torch_grads = torch_loss_and_grads(sae, data.X, 0.4)
+    sae.W_dec *= np.random.default_rng(4).uniform(0.5, 2, size=16)  # not all unit length
+    loss, grads, _, _ = numpy_gradients(sae, data.X, penalty)
+    torch_loss, torch_grads = torch_loss_and_grads(sae, data.X, penalty)
     assert loss == pytest.approx(torch_loss, rel=1e-12)
     for name, grad in grads.items():
         np.testing.assert_allclose(grad, torch_grads[name], rtol=1e-10, atol=1e-12, err_msg=name)
@@ -41,14 +54,22 @@ def test_numpy_gradients_on_the_canonical_problem_are_the_sheets() -> None:
     sae = SAE(
         *(np.asarray(getattr(p, n), dtype=float) for n in ("W_enc", "b_enc", "W_dec", "b_dec"))
     )
-    loss, grads, F, X_hat = numpy_gradients(sae, np.asarray(p.X, dtype=float), p.lam)
+    loss, grads, F, X_hat = numpy_gradients(sae, np.asarray(p.X, dtype=float), Penalty(lam=p.lam))
     assert loss == trace["loss"] / 5 and np.array_equal(F, trace["F"])
     assert np.array_equal(X_hat, trace["X_hat"])
     for name, grad in grads.items():
         np.testing.assert_allclose(grad, trace[f"d{name}"] / 5, rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize(("method", "kwargs"), [("l1", {"lam": 0.3}), ("topk", {"k": 3})])
+@pytest.mark.parametrize(
+    ("method", "kwargs"),
+    [
+        ("l1", {"lam": 0.3}),
+        ("kl", {"rho": 0.1, "beta": 0.5}),
+        ("topk", {"k": 3}),
+        ("topk", {"k": 2, "resample_every": 10, "lr": 0.05}),
+    ],
+)
 def test_backends_agree_step_for_step(method: str, kwargs: dict) -> None:
     data = planted_features(d=8, n_true=12, n_samples=300, seed=0)
     runs = [
@@ -58,6 +79,9 @@ def test_backends_agree_step_for_step(method: str, kwargs: dict) -> None:
     (sae_np, h_np), (sae_t, h_t) = runs
     np.testing.assert_allclose(h_np.loss, h_t.loss, rtol=1e-10)
     assert h_np.l0 == h_t.l0
+    assert h_np.resampled == h_t.resampled
+    if "resample_every" in kwargs:
+        assert h_np.resampled, "the resampling case should resample something"
     for name in ("W_enc", "b_enc", "W_dec", "b_dec"):
         np.testing.assert_allclose(
             getattr(sae_np, name), getattr(sae_t, name), rtol=1e-9, atol=1e-12
@@ -96,6 +120,64 @@ def test_metrics_by_hand() -> None:
 
 def test_bad_method_and_backend() -> None:
     with pytest.raises(ValueError, match="method must be one of"):
-        train_sae(np.ones((2, 4)), 3, method="kl")
+        train_sae(np.ones((2, 4)), 3, method="kld")
     with pytest.raises(ValueError, match="backend must be"):
         train_sae(np.ones((2, 4)), 3, backend="jax")
+
+
+@pytest.mark.parametrize("method", ["l1", "kl", "topk"])
+def test_each_method_recovers_planted_features(method: str) -> None:
+    data = planted_features(d=32, n_true=64, n_samples=8192, active=4, seed=0)
+    sae, _ = train_sae(data.X, 128, method, steps=1000, backend="numpy", progress=False)
+    F = sae.encode(data.X)
+    assert recovered(sae.W_dec, data.directions) >= 0.95
+    assert l0(F) < 10
+
+
+def test_kl_by_hand() -> None:
+    assert bernoulli_kl(0.2, np.array([0.2]))[0] == 0
+    expected = 0.5 * np.log(0.5 / 0.25) + 0.5 * np.log(0.5 / 0.75)
+    assert bernoulli_kl(0.5, np.array([0.25]))[0] == pytest.approx(expected, rel=1e-15)
+    p = soft_firing(np.array([[0.0, TAU, 10.0]]), np.array([1.0]))
+    np.testing.assert_allclose(p, [[0, 1 - np.exp(-1), 1]], atol=1e-15)
+    # the decoder length counts: half the activation on a column twice as long is the same
+    assert soft_firing(np.array([[0.1]]), np.array([2.0])) == soft_firing(
+        np.array([[0.2]]), np.array([1.0])
+    )
+
+
+def test_kl_pulls_rare_latents_back_up() -> None:
+    """KL penalises a rate below rho too: no latent is left dead, unlike TopK's."""
+    data = planted_features(d=32, n_true=64, n_samples=8192, active=4, seed=0)
+    dead = {}
+    for method in ("kl", "topk"):
+        sae, _ = train_sae(data.X, 128, method, steps=500, backend="numpy", progress=False)
+        dead[method] = dead_latents(sae.encode(data.X)).sum()
+    assert dead["kl"] == 0 < dead["topk"]
+
+
+def test_resample_points_dead_latents_at_the_worst_residuals() -> None:
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(4, 6))
+    sae = init_sae(X, 5, seed=0)
+    sae.b_enc[:] = 0.3
+    X_hat = sae.decode(sae.encode(X))
+    errors = ((X - X_hat) ** 2).sum(axis=0)
+    worst_two = np.argsort(-errors)[:2]
+    alive_norm = np.linalg.norm(sae.W_enc[[0, 2, 4]], axis=1).mean()
+    resample(sae, np.array([1, 3]), X, X_hat)
+    for latent, sample in zip([1, 3], worst_two, strict=True):
+        residual = X[:, sample] - X_hat[:, sample]
+        np.testing.assert_allclose(sae.W_dec[:, latent], residual / np.linalg.norm(residual))
+        np.testing.assert_allclose(sae.W_enc[latent], 0.2 * alive_norm * sae.W_dec[:, latent])
+        assert sae.b_enc[latent] == 0
+    assert (sae.b_enc[[0, 2, 4]] == 0.3).all()  # the living are left alone
+
+
+def test_resampling_happens_only_when_latents_are_dead() -> None:
+    data = planted_features(d=32, n_true=64, n_samples=8192, active=4, seed=0)
+    _, history = train_sae(data.X, 128, "l1", steps=600, resample_every=200, progress=False)
+    assert history.resampled == []  # L1 at lam 0.3 leaves none dead
+    _, history = train_sae(data.X, 128, "topk", steps=600, resample_every=200, progress=False)
+    steps = [step for step, _ in history.resampled]
+    assert steps and set(steps) <= {200, 400}  # never in the last stretch
