@@ -30,6 +30,9 @@ class Step:
 
     mask, when set, marks the only entries known after this step (the sheet fills some steps in
     two goes); the output is always the whole matrix.
+    product, for a matrix product, names its operands as written by hand: (left, top) or
+    (left, top, bias), "ᵀ" marking a transpose; a worksheet puts left beside the result, top
+    above it, and a bias as an extra column of left (the bias trick).
     """
 
     name: str
@@ -38,6 +41,7 @@ class Step:
     inputs: tuple[str, ...]
     output: Value
     mask: np.ndarray | None = None
+    product: tuple[str, ...] = ()
 
 
 class Trace:
@@ -118,6 +122,7 @@ def autoencoder_trace(problem: AutoencoderProblem) -> Trace:
                     f"Z{k} = W{k} {previous} + b{k}",
                     (f"W{k}", previous, f"b{k}"),
                     Z,
+                    product=(f"W{k}", previous, f"b{k}"),
                 )
             )
             add(Step(f"H{k}", f"Layer {k}: ReLU", f"H{k} = ReLU(Z{k})", (f"Z{k}",), relu(Z)))
@@ -131,6 +136,7 @@ def autoencoder_trace(problem: AutoencoderProblem) -> Trace:
                     f"X' = W{k} {previous} + b{k}",
                     (f"W{k}", previous, f"b{k}"),
                     Z,
+                    product=(f"W{k}", previous, f"b{k}"),
                 )
             )
     X_hat = steps[-1].output
@@ -163,6 +169,7 @@ def autoencoder_trace(problem: AutoencoderProblem) -> Trace:
                 f"dW{k} = {shown} {below}ᵀ",
                 (grad_name, below),
                 dW,
+                product=(grad_name, f"{below}ᵀ"),
             )
         )
         add(
@@ -183,6 +190,7 @@ def autoencoder_trace(problem: AutoencoderProblem) -> Trace:
                     f"dH{k - 1} = W{k}ᵀ {shown}",
                     (f"W{k}", grad_name),
                     d_below,
+                    product=(f"W{k}ᵀ", grad_name),
                 )
             )
             grad = relu_backward(d_below, values[f"Z{k - 1}"])
@@ -242,7 +250,14 @@ def sae_trace(problem: SAEProblem) -> Trace:
     new = sgd_step({name: given[name] for name in grads}, grads, p.lr)
 
     steps = [
-        Step("Z", "[1] Encoder: linear", "Z = W_enc X + b_enc", ("W_enc", "X", "b_enc"), Z),
+        Step(
+            "Z",
+            "[1] Encoder: linear",
+            "Z = W_enc X + b_enc",
+            ("W_enc", "X", "b_enc"),
+            Z,
+            product=("W_enc", "X", "b_enc"),
+        ),
         Step("F", "[2] Encoder: ReLU", "F = ReLU(Z)", ("Z",), F),
         Step(
             "X_hat",
@@ -250,6 +265,7 @@ def sae_trace(problem: SAEProblem) -> Trace:
             "X' = W_dec F + b_dec",
             ("W_dec", "F", "b_dec"),
             X_hat,
+            product=("W_dec", "F", "b_dec"),
         ),
         Step(
             "norms",
@@ -314,9 +330,17 @@ def sae_trace(problem: SAEProblem) -> Trace:
             "dF = W_decᵀ dX' + ∂L1/∂F",
             ("W_dec", "dX_hat", "l1_grad"),
             dF,
+            product=("W_decᵀ", "dX_hat"),
         ),
         Step("dZ", "Back through the ReLU", "dZ = dF where Z > 0, else 0", ("dF", "Z"), dZ),
-        Step("dW_enc", "Encoder weight gradient", "dW_enc = dZ Xᵀ", ("dZ", "X"), dW_enc),
+        Step(
+            "dW_enc",
+            "Encoder weight gradient",
+            "dW_enc = dZ Xᵀ",
+            ("dZ", "X"),
+            dW_enc,
+            product=("dZ", "Xᵀ"),
+        ),
         Step("db_enc", "Encoder bias gradient", "db_enc = dZ summed over tokens", ("dZ",), db_enc),
         Step(
             "dW_dec_mse",
@@ -324,6 +348,7 @@ def sae_trace(problem: SAEProblem) -> Trace:
             "reconstruction part = dX' Fᵀ",
             ("dX_hat", "F"),
             dW_dec_mse,
+            product=("dX_hat", "Fᵀ"),
         ),
         Step(
             "dW_dec_l1",
