@@ -208,11 +208,12 @@ def _text_w(s: str) -> float:
 class Sheet:
     """One problem's worksheet: its trace, the steps to compute, and the names it prints."""
 
-    exercise: str
-    seed: int
+    title: str
     trace: Trace
     steps: list[str]
-    answers: bool
+    answers: bool = False
+    seed: int | None = None
+    command: str | None = None  # how to print this sheet again
 
     @property
     def given(self) -> list[str]:
@@ -240,7 +241,8 @@ class Sheet:
 
 
 def _header(sheet: Sheet, width: float) -> Block:
-    title = EXERCISES[sheet.exercise].title
+    title = sheet.title
+    again = f"The same sheet again: {sheet.command}" if sheet.command else sheet.trace.title
 
     def draw(page: Page, x: float, y: float) -> None:
         page.text(x, y + 0.22, title, TITLE_PT, weight="bold")
@@ -254,13 +256,7 @@ def _header(sheet: Sheet, width: float) -> Block:
                 ha="right",
                 color="#D55E00",
             )
-        page.text(
-            x,
-            y + 0.5,
-            f"Worksheet {sheet.exercise}, seed {sheet.seed}. The same sheet "
-            f"again: handcalc-worksheet {sheet.exercise} --seed {sheet.seed}",
-            LABEL_PT,
-        )
+        page.text(x, y + 0.5, again, LABEL_PT)
         page.text(x, y + 0.9, "Name", LABEL_PT)
         page.line(x + 0.5, y + 0.92, x + 4.2, y + 0.92, linewidth=0.6, color="black")
         page.text(x + 4.5, y + 0.9, "Date", LABEL_PT)
@@ -430,7 +426,10 @@ def sheets(
     out = []
     for seed in seeds:
         trace = spec.trace(seed)
-        out.append(Sheet(exercise, seed, trace, spec.steps(trace, gradients), answers))
+        more = " --gradients" if gradients and exercise == "sae" else ""
+        command = f"handcalc-worksheet {exercise} --seed {seed}{more}"
+        steps = spec.steps(trace, gradients)
+        out.append(Sheet(spec.title, trace, steps, answers, seed, command))
     return out
 
 
@@ -450,7 +449,19 @@ def worksheet_pdf(
     answers: bool = False,
     gradients: bool = False,
 ) -> bytes:
-    """The PDF of one sheet per seed, each starting on a new page."""
+    """The PDF of an exercise's sheet for each seed, each starting on a new page."""
+    return render(sheets(exercise, seeds, answers, gradients), paper)
+
+
+def trace_pdf(
+    trace: Trace, steps: Sequence[str] | None = None, paper: str = "a4", answers: bool = False
+) -> bytes:
+    """The PDF worksheet (or answer key) of any trace: the given steps, or all of them."""
+    return render([Sheet(trace.title, trace, list(steps or trace.names), answers)], paper)
+
+
+def render(sheets: Sequence[Sheet], paper: str = "a4") -> bytes:
+    """The PDF of these sheets, each starting on a new page."""
     import matplotlib
     from matplotlib.backends.backend_pdf import PdfPages
     from matplotlib.figure import Figure
@@ -459,24 +470,26 @@ def worksheet_pdf(
         raise ValueError(f"unknown paper {paper!r}; choose one of {', '.join(PAPERS)}")
     size = PAPERS[paper]
     buffer = io.BytesIO()
-    kind = "answer key" if answers else "worksheet"
+    kinds = {"answer key" if sheet.answers else "worksheet" for sheet in sheets}
+    titles = {sheet.title for sheet in sheets}
     metadata = {
-        "Title": f"{EXERCISES[exercise].title}: {kind}",
+        "Title": f"{' / '.join(sorted(titles))}: {' and '.join(sorted(kinds))}",
         "Creator": "handcalc",
         "Producer": "handcalc",
         "CreationDate": None,
     }
     style = {"pdf.fonttype": 42, "font.family": "DejaVu Sans", "pdf.compression": 6}
     with matplotlib.rc_context(style), PdfPages(buffer, metadata=metadata) as pdf:
-        for sheet in sheets(exercise, seeds, answers, gradients):
+        for sheet in sheets:
             pages = sheet_pages(sheet, paper)
+            kind = "answer key" if sheet.answers else "worksheet"
+            seed = "" if sheet.seed is None else f" · seed {sheet.seed}"
             for number, placed in enumerate(pages, 1):
                 figure = Figure(figsize=size)
                 page = Page(figure, size)
                 for block, x, y in placed:
                     block.draw(page, x, y)
-                title = EXERCISES[exercise].title
-                footer = f"{title} · {kind} · seed {sheet.seed} · page {number} of {len(pages)}"
+                footer = f"{sheet.title} · {kind}{seed} · page {number} of {len(pages)}"
                 page.text(
                     size[0] / 2,
                     size[1] - MARGIN / 2,

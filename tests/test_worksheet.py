@@ -206,3 +206,15 @@ def test_command_writes_a_class_set(tmp_path, capsys) -> None:
     text = " ".join(pages_text(out.read_bytes()))
     assert all(f"seed {seed} ·" in text for seed in (7, 8, 9))
     assert out.read_bytes() == worksheet_pdf("sae", [7, 8, 9], "letter")
+
+
+def test_any_trace_renders() -> None:
+    import handcalc as hc
+    from handcalc.worksheet import trace_pdf
+
+    trace = hc.autoencoder_trace(hc.autoencoder_problem(2))
+    text = " ".join(pages_text(trace_pdf(trace, ["Z1", "H1", "Z2"], "letter", answers=True)))
+    assert trace.title in text
+    for name in ("Z1", "H1", "Z2"):
+        assert contains_run(text.split(), [e for row in cells(trace[name]) for e in row])
+    assert "Layer 3" not in text  # only the steps asked for
