@@ -514,11 +514,9 @@ def write_worksheet(
     """Write sheets for seeds seed .. seed + count - 1 to `out` (default: worksheets/<name>.pdf)
     and return the path."""
     if out is None:
-        key = "-answers" if answers else ""
-        out = (
-            Path("worksheets")
-            / f"{exercise}-seed{seed}{'-x' + str(count) if count > 1 else ''}{key}.pdf"
-        )
+        parts = [exercise, f"seed{seed}"]
+        parts += [f"x{count}"] * (count > 1) + ["gradients"] * gradients + ["answers"] * answers
+        out = Path("worksheets") / ("-".join(parts) + ".pdf")
     out = Path(out)
     data = worksheet_pdf(exercise, range(seed, seed + count), paper, answers, gradients)
     out.parent.mkdir(parents=True, exist_ok=True)
