@@ -261,3 +261,40 @@ def check_topk(answer: ArrayLike, Z: ArrayLike, k: int) -> Feedback:
         ]  # fmt: skip
 
     return compare(answer, keep(by_column & (Z > 0)), f"TopK(Z, {k})", mistakes)
+
+
+def check_top_contexts(answer: ArrayLike, activations: ArrayLike, k: int) -> Feedback:
+    """Check the indices of the k largest activations, largest first (lesson 08)."""
+    a = np.asarray(activations, dtype=float)
+    order = np.argsort(-a, kind="stable")
+
+    def mistakes() -> list[Mistake]:
+        return [
+            ("Those are the k smallest: sort from the largest down (np.argsort(-a), or reverse "
+             "np.argsort(a)).", _gives(np.argsort(a, kind="stable")[:k])),
+            ("Those are the activations themselves; return their indices, the positions where "
+             "they sit in the array.", _gives(a[order[:k]])),
+            ("The right k tokens, but in increasing order: list the largest first.",
+             _gives(order[:k][::-1])),
+        ]  # fmt: skip
+
+    return compare(answer, order[:k], f"the top {k} tokens", mistakes)
+
+
+def check_logit_effect(
+    answer: ArrayLike, direction: ArrayLike, W_U: ArrayLike, gain: ArrayLike
+) -> Feedback:
+    """Check W_U (gain * (d - mean d)) (lesson 08), naming the steps left out."""
+    d, W_U, gain = (np.asarray(x, dtype=float) for x in (direction, W_U, gain))
+
+    def mistakes() -> list[Mistake]:
+        return [
+            ("You left out the layer norm's gain: multiply (d - mean d) by gain, entry by "
+             "entry, before the unembedding.", _gives(W_U @ (d - d.mean()))),
+            ("You left out the centring: the layer norm subtracts the mean of d first.",
+             _gives(W_U @ (gain * d))),
+            ("You left out both the centring and the gain: the unembedding reads the residual "
+             "stream after the final layer norm.", _gives(W_U @ d)),
+        ]  # fmt: skip
+
+    return compare(answer, W_U @ (gain * (d - d.mean())), "the logit effect", mistakes)

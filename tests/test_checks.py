@@ -188,3 +188,29 @@ def test_check_topk_names_its_mistakes() -> None:
     Z = np.array([[5.0, 1.0], [4.0, 2.0], [0.5, 3.0]])  # k = 1: per column 5 and 3
     per_row = np.array([[5.0, 0], [4.0, 0], [0, 3.0]])
     assert check_topk(per_row, Z, 1).message.startswith("You kept the k largest of each row")
+
+
+def test_check_top_contexts_names_its_mistakes() -> None:
+    from handcalc.checks import check_top_contexts
+
+    a = np.array([0.5, 3.0, 0.0, 2.0, 1.0])
+    assert check_top_contexts([1, 3, 4], a, 3).message == "Correct: that is the top 3 tokens."
+    assert check_top_contexts([2, 0, 4], a, 3).message.startswith("Those are the k smallest")
+    assert check_top_contexts([3.0, 2.0, 1.0], a, 3).message.startswith("Those are the activations")
+    assert check_top_contexts([4, 3, 1], a, 3).message.startswith("The right k tokens, but")
+
+
+def test_check_logit_effect_names_its_mistakes() -> None:
+    from handcalc.checks import check_logit_effect
+
+    rng = np.random.default_rng(0)
+    d, W_U, gain = rng.normal(size=4), rng.normal(size=(6, 4)), rng.uniform(0.5, 2, size=4)
+    right = W_U @ (gain * (d - d.mean()))
+    assert check_logit_effect(right, d, W_U, gain)
+    assert check_logit_effect(W_U @ (d - d.mean()), d, W_U, gain).message.startswith(
+        "You left out the layer norm's gain"
+    )
+    assert check_logit_effect(W_U @ (gain * d), d, W_U, gain).message.startswith(
+        "You left out the centring"
+    )
+    assert check_logit_effect(W_U @ d, d, W_U, gain).message.startswith("You left out both")

@@ -1,0 +1,106 @@
+"""Reading an SAE's features on the course's language model (lessons 08-10).
+
+Activations are collected at every real token (not <bos>, not padding) of a corpus, as columns
+(the course's convention): X is (width, tokens). `where` maps each column back to its
+(sentence, position), so a feature's activations can be shown in their contexts.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .grammar import ID, PROPERTIES, VOCAB, Corpus
+from .lm import TinyLM
+
+
+@dataclass
+class Activations:
+    """X: (width, tokens), centred and scaled so the mean column length is 1 (mean and scale
+    undo that); where: (tokens, 2) sentence and position; labels: (tokens, properties)."""
+
+    X: np.ndarray
+    where: np.ndarray
+    labels: np.ndarray
+    mean: np.ndarray
+    scale: float
+
+    def to_model(self, X: np.ndarray) -> np.ndarray:
+        """Columns in normalised units back to the model's own activations."""
+        return X * self.scale + self.mean[:, None]
+
+
+def collect(model: TinyLM, data: Corpus, site: str = "resid_2") -> Activations:
+    """The model's activations at `site` on every real token of the corpus, normalised."""
+    with torch.no_grad():
+        _, cache = model.run_with_cache(torch.from_numpy(data.tokens))
+    real = (data.tokens != ID["<pad>"]) & (data.tokens != ID["<bos>"])
+    where = np.argwhere(real)
+    A = cache[site].numpy()[real].astype(np.float64).T  # (width, tokens)
+    mean = A.mean(axis=1)
+    scale = float(np.sqrt(((A - mean[:, None]) ** 2).sum(axis=0).mean()))
+    return Activations((A - mean[:, None]) / scale, where, data.labels[real], mean, scale)
+
+
+def auroc(scores: np.ndarray, positive: np.ndarray) -> float:
+    """Area under the ROC curve: the chance that a random positive token scores higher than a
+    random negative one (ties count half). 1 is perfect, 0.5 is chance."""
+    scores, positive = np.asarray(scores, dtype=float), np.asarray(positive, dtype=bool)
+    _, inverse, counts = np.unique(scores, return_inverse=True, return_counts=True)
+    ends = np.cumsum(counts)
+    ranks = (ends - (counts - 1) / 2)[inverse]  # tied scores share their mean rank
+    p, n = positive.sum(), (~positive).sum()
+    return float((ranks[positive].sum() - p * (p + 1) / 2) / (p * n))
+
+
+def property_table(F: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """AUROC of every latent (row of F) for every property (column of labels): (latents, P)."""
+    table = np.full((F.shape[0], labels.shape[1]), 0.5)
+    for i in np.flatnonzero((F > 0).any(axis=1)):
+        for j in range(labels.shape[1]):
+            table[i, j] = auroc(F[i], labels[:, j])
+    return table
+
+
+def best_features(table: np.ndarray) -> dict[str, tuple[int, float]]:
+    """For each property, the latent with the highest AUROC, and that AUROC."""
+    best = table.argmax(axis=0)
+    return {p: (int(best[j]), float(table[best[j], j])) for j, p in enumerate(PROPERTIES)}
+
+
+def top_contexts(activations: np.ndarray, k: int = 10) -> np.ndarray:
+    """Indices of the k largest activations, largest first (ties: earlier token first)."""
+    order = np.argsort(-np.asarray(activations), kind="stable")
+    return order[:k]
+
+
+def unembedding(model: TinyLM) -> tuple[np.ndarray, np.ndarray]:
+    """W_U (vocab, d_model) and the final layer norm's gain (d_model,), as float64 arrays."""
+    W_U = model.unembed.weight.detach().numpy().astype(np.float64)
+    return W_U, model.ln_final.weight.detach().numpy().astype(np.float64)
+
+
+def logit_effect(direction: np.ndarray, W_U: np.ndarray, gain: np.ndarray) -> np.ndarray:
+    """How much writing `direction` (model units, (d_model,)) into the last residual stream
+    raises each token's logit (vocab,): the unembedding applied after the final layer norm's
+    centring and per-dimension gain. (Its division by the spread is left out: that scales all
+    tokens alike.)"""
+    return W_U @ (gain * (direction - direction.mean()))
+
+
+def context_html(data: Corpus, sentence: int, position: int, value: float, peak: float) -> str:
+    """One sentence with the token at `position` highlighted, shaded by value / peak."""
+    parts = []
+    for p, t in enumerate(data.tokens[sentence]):
+        if t in (ID["<pad>"], ID["<bos>"]):
+            continue
+        word = html.escape(VOCAB[t])
+        if p == position:
+            alpha = 0.25 + 0.75 * max(0.0, min(1.0, value / peak)) if peak > 0 else 0.25
+            word = (f"<b style='background: rgba(230, 159, 0, {alpha:.2f}); padding: 0 2px; "
+                    f"border-bottom: 2px solid black'>{word}</b>")  # fmt: skip
+        parts.append(word)
+    return " ".join(parts) + f" <span style='color: #555'>({value:.2f})</span>"
