@@ -298,3 +298,30 @@ def check_logit_effect(
         ]  # fmt: skip
 
     return compare(answer, W_U @ (gain * (d - d.mean())), "the logit effect", mistakes)
+
+
+def check_steer(
+    answer: ArrayLike, z: ArrayLike, f: ArrayLike, W_dec: ArrayLike, b_dec: ArrayLike,
+    latent: int, value: float,
+) -> Feedback:  # fmt: skip
+    """Check the Golden Gate edit: decode f with f[latent] = value, plus the error term."""
+    z, f, W_dec, b_dec = (np.asarray(x, dtype=float) for x in (z, f, W_dec, b_dec))
+
+    def decode(g: np.ndarray) -> np.ndarray:
+        return W_dec @ g + b_dec[:, None]
+
+    clamped, added = f.copy(), f.copy()
+    clamped[latent], added[latent] = value, f[latent] + value
+    error = z - decode(f)
+
+    def mistakes() -> list[Mistake]:
+        return [
+            ("You left out the error term: add z - decode(f), what the SAE does not explain, "
+             "so that only the clamped feature changes.", _gives(decode(clamped))),
+            (f"You added {value:g} to the feature; clamping sets it to {value:g}.",
+             _gives(decode(added) + error)),
+            ("You changed a row of z itself; change the feature in f, then decode.",
+             _gives(np.where(np.arange(z.shape[0])[:, None] == latent, value, z))),
+        ]  # fmt: skip
+
+    return compare(answer, decode(clamped) + error, "the steered activations", mistakes)

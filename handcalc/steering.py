@@ -1,0 +1,73 @@
+"""Steering the language model through an SAE's features (lesson 09), the Golden Gate recipe:
+
+    z  = (x - mean) / scale            the activation in the SAE's normalised units
+    f  = SAE.encode(z)                 its features
+    e  = z - SAE.decode(f)             the error term: what the SAE does not explain
+    z' = SAE.decode(change(f)) + e     the edited features, decoded, with the error put back
+    x' = z' * scale + mean
+
+With change = identity, x' = x exactly. Keeping e means the edit changes only what the features
+carry; leaving it out also throws away everything the SAE fails to reconstruct.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from .features import Activations
+from .lm import Edit
+from .trainer import SAE
+
+Change = Callable[[torch.Tensor], torch.Tensor]  # features (..., latents) -> features
+
+
+def steer(
+    z: np.ndarray, f: np.ndarray, W_dec: np.ndarray, b_dec: np.ndarray, latent: int, value: float
+) -> np.ndarray:
+    """By hand, columns as samples: decode f with feature `latent` set to `value`, plus the
+    error term z - decode(f). z: (d, n), f: (m, n), W_dec: (d, m), b_dec: (d,)."""
+    error = z - (W_dec @ f + b_dec[:, None])
+    clamped = f.copy()
+    clamped[latent] = value
+    return W_dec @ clamped + b_dec[:, None] + error
+
+
+def clamp(latent: int, value: float) -> Change:
+    """Set one feature to `value` at every position."""
+
+    def change(f: torch.Tensor) -> torch.Tensor:
+        f = f.clone()
+        f[..., latent] = value
+        return f
+
+    return change
+
+
+def ablate(*latents: int) -> Change:
+    """Set these features to 0 at every position."""
+    return lambda f: f.index_fill(-1, torch.tensor(latents), 0.0)
+
+
+def sae_edit(
+    sae: SAE, acts: Activations, change: Change | None = None, keep_error: bool = True
+) -> Edit:
+    """An edit for TinyLM.forward at the site the SAE was trained on (acts: its normalisation)."""
+    W_enc, b_enc, W_dec, b_dec = (torch.from_numpy(p) for p in sae.params().values())
+    mean, scale = torch.from_numpy(acts.mean), acts.scale
+
+    def edit(x: torch.Tensor) -> torch.Tensor:
+        z = (x.double() - mean) / scale
+        pre = z @ W_enc.T + b_enc
+        passes = pre > 0
+        if sae.k is not None:
+            passes &= pre >= torch.topk(pre, sae.k, dim=-1).values[..., -1:]
+        f = pre * passes
+        error = z - (f @ W_dec.T + b_dec)
+        f = change(f) if change else f
+        z_new = f @ W_dec.T + b_dec + (error if keep_error else 0.0)
+        return (z_new * scale + mean).to(x.dtype)
+
+    return edit
