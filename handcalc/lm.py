@@ -97,9 +97,11 @@ class TinyLM(nn.Module):
         return self(tokens, edits, cache), cache
 
 
-def loss_fn(model: TinyLM, tokens: torch.Tensor) -> torch.Tensor:
+def loss_fn(
+    model: TinyLM, tokens: torch.Tensor, edits: dict[str, Edit] | None = None
+) -> torch.Tensor:
     """Mean next-token cross-entropy over the positions whose next token is not padding."""
-    logits = model(tokens[:, :-1])
+    logits = model(tokens[:, :-1], edits)
     targets = tokens[:, 1:]
     return F.cross_entropy(
         logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=ID["<pad>"]
