@@ -325,3 +325,23 @@ def check_steer(
         ]  # fmt: skip
 
     return compare(answer, decode(clamped) + error, "the steered activations", mistakes)
+
+
+def check_feature_attribution(
+    answer: ArrayLike, f: ArrayLike, W_dec: ArrayLike, readout: ArrayLike
+) -> Feedback:
+    """Check gradient x activation of each feature on m = readout . h (lesson 10):
+    f * (W_dec^T readout)."""
+    f, W_dec, readout = (np.asarray(x, dtype=float) for x in (f, W_dec, readout))
+    gradient = W_dec.T @ readout
+
+    def mistakes() -> list[Mistake]:
+        return [
+            ("That is the gradient dm/df alone; multiply each entry by the feature's activation "
+             "f: attribution is gradient x activation.", _gives(gradient)),
+            ("That is activation x the decoder column's length, not its effect on m: go through "
+             "the readout, W_dec^T (w_runs - w_run).",
+             _gives(f * np.sqrt((W_dec**2).sum(axis=0)))),
+        ]  # fmt: skip
+
+    return compare(answer, f * gradient, "each feature's attribution", mistakes)

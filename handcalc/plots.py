@@ -57,3 +57,32 @@ def plot_toy_model(model: ToyModel) -> plt.Figure:
     fig.suptitle(describe(model))
     fig.tight_layout()
     return fig
+
+
+def plot_graph(
+    ax,
+    nodes: dict[str, tuple[float, float]],
+    edges: list[tuple[str, str, float]],
+    title: str,
+) -> None:
+    """A circuit: nodes at (x, y), labelled by name; an edge's width grows with |weight|,
+    positive edges are solid blue, negative ones dashed vermillion (shape and colour)."""
+    largest = max((abs(w) for _, _, w in edges), default=1.0) or 1.0
+    for start, end, weight in edges:
+        (x0, y0), (x1, y1) = nodes[start], nodes[end]
+        ax.plot(
+            [x0, x1],
+            [y0, y1],
+            color=OKABE_ITO[0] if weight > 0 else OKABE_ITO[3],
+            linestyle="-" if weight > 0 else "--",
+            linewidth=0.5 + 6 * abs(weight) / largest,
+            zorder=1,
+        )
+    box = {"boxstyle": "round,pad=0.4", "facecolor": "white", "edgecolor": "black"}
+    for name, (x, y) in nodes.items():
+        ax.annotate(name, (x, y), ha="center", va="center", fontsize=8, bbox=box, zorder=3)
+    xs, ys = zip(*nodes.values(), strict=True)
+    ax.set_xlim(min(xs) - 0.4, max(xs) + 0.4)
+    ax.set_ylim(min(ys) - 0.5, max(ys) + 0.5)
+    ax.set_title(title)
+    ax.axis("off")

@@ -214,3 +214,24 @@ def test_check_logit_effect_names_its_mistakes() -> None:
         "You left out the centring"
     )
     assert check_logit_effect(W_U @ d, d, W_U, gain).message.startswith("You left out both")
+
+
+def test_check_feature_attribution_names_its_mistakes() -> None:
+    from handcalc.checks import check_feature_attribution
+
+    f, W_dec, readout = (
+        np.array([0.0, 2.0, 1.0]),
+        np.array([[1.0, 0, 2], [0, 1, 1]]),
+        np.array([3.0, -1]),
+    )
+    right = f * (W_dec.T @ readout)  # (0, -2, 5)
+    assert check_feature_attribution(right, f, W_dec, readout)
+    gradient = W_dec.T @ readout
+    assert check_feature_attribution(gradient, f, W_dec, readout).message.startswith(
+        "That is the gradient dm/df alone"
+    )
+    lengths = f * np.sqrt((W_dec**2).sum(axis=0))
+    assert check_feature_attribution(lengths, f, W_dec, readout).message.startswith(
+        "That is activation x the decoder column's length"
+    )
+    assert check_feature_attribution(-right, f, W_dec, readout).message.startswith("The signs")
