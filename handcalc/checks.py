@@ -18,6 +18,7 @@ from ._validate import ArrayLike, as_array
 from .display import number
 from .kl import bernoulli_kl
 from .problems import AutoencoderProblem, SAEProblem
+from .scale import encoder_flops, sae_parameters
 from .steps import relu
 from .traces import Trace, autoencoder_trace, sae_trace
 
@@ -345,3 +346,29 @@ def check_feature_attribution(
         ]  # fmt: skip
 
     return compare(answer, f * gradient, "each feature's attribution", mistakes)
+
+
+def check_sae_parameters(answer: float, d: int, m: int) -> Feedback:
+    """Check the number of parameters of an SAE of width d with m latents (lesson 11)."""
+
+    def mistakes() -> list[Mistake]:
+        return [
+            ("You left out the two bias vectors: b_enc has m numbers and b_dec has d.",
+             _gives(2 * m * d)),
+            ("Only one matrix: the encoder (m x d) and the decoder (d x m) are separate.",
+             _gives(m * d + m + d)),
+        ]  # fmt: skip
+
+    return compare(answer, sae_parameters(d, m), "the parameter count", mistakes)
+
+
+def check_encoder_flops(answer: float, d: int, m: int) -> Feedback:
+    """Check the FLOPs to encode one token (lesson 11)."""
+
+    def mistakes() -> list[Mistake]:
+        return [
+            ("You counted a multiply-add as one operation; it is two FLOPs (a multiply and an "
+             "add).", _gives(m * d)),
+        ]  # fmt: skip
+
+    return compare(answer, encoder_flops(d, m), "the encoder's FLOPs per token", mistakes)

@@ -19,8 +19,8 @@ from .lm import TinyLM
 
 @dataclass
 class Activations:
-    """X: (width, tokens), centred and scaled so the mean column length is 1 (mean and scale
-    undo that); where: (tokens, 2) sentence and position; labels: (tokens, properties)."""
+    """X: (width, tokens), centred and scaled so the root-mean-square column length is 1 (mean
+    and scale undo that); where: (tokens, 2) sentence and position; labels: (tokens, properties)."""
 
     X: np.ndarray
     where: np.ndarray
