@@ -47,7 +47,7 @@ def test_unbalanced_markers_are_refused(source: str) -> None:
 def run(path: Path) -> nbformat.NotebookNode:
     notebook = nbformat.read(path, as_version=4)
     NotebookClient(
-        notebook, timeout=120, allow_errors=True, resources={"metadata": {"path": str(path.parent)}}
+        notebook, timeout=300, allow_errors=True, resources={"metadata": {"path": str(path.parent)}}
     ).execute()
     return notebook
 
