@@ -23,6 +23,7 @@ from .features import Activations
 from .grammar import BE, CONSTRUCTIONS, ID, NOUNS, TRANSITIVE, VOCAB, Corpus
 from .grammar import VERBS as MAIN_VERBS
 from .lm import TinyLM, verb_logit_difference
+from .steering import torch_codec
 from .trainer import SAE, train_sae
 
 NUMBERS = ("singular", "plural")
@@ -145,25 +146,6 @@ def flip_number(data: Corpus) -> np.ndarray:
 Splice = dict[str, tuple[SAE, Activations]]  # site -> its SAE and normalisation
 
 
-def _torch_sae(sae: SAE, acts: Activations):
-    W_enc, b_enc, W_dec, b_dec = (torch.from_numpy(p) for p in sae.params().values())
-    mean, scale = torch.from_numpy(acts.mean), acts.scale
-
-    def encode(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        z = (x.double() - mean) / scale
-        pre = z @ W_enc.T + b_enc
-        passes = pre > 0
-        if sae.k is not None:
-            passes &= pre >= torch.topk(pre, sae.k, dim=-1).values[..., -1:]
-        f = pre * passes
-        return f, z - (f @ W_dec.T + b_dec)
-
-    def decode(f: torch.Tensor, error: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-        return ((f @ W_dec.T + b_dec + error) * scale + mean).to(like.dtype)
-
-    return encode, decode
-
-
 def run_spliced(
     model: TinyLM,
     tokens: np.ndarray,
@@ -174,7 +156,7 @@ def run_spliced(
     """Logits with each site's activation rebuilt as decode(f) + error (exact). The features
     and errors are stored in nodes[site] = {"f": ..., "error": ...} (batch, position, ...), and
     replace(site, f, error), when given, may return new ones to use instead."""
-    codecs = {site: _torch_sae(*splice[site]) for site in splice}
+    codecs = {site: torch_codec(*splice[site]) for site in splice}
 
     def edit_for(site: str):
         encode, decode = codecs[site]

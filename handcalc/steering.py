@@ -51,23 +51,36 @@ def ablate(*latents: int) -> Change:
     return lambda f: f.index_fill(-1, torch.tensor(latents), 0.0)
 
 
-def sae_edit(
-    sae: SAE, acts: Activations, change: Change | None = None, keep_error: bool = True
-) -> Edit:
-    """An edit for TinyLM.forward at the site the SAE was trained on (acts: its normalisation)."""
+def torch_codec(sae: SAE, acts: Activations):
+    """The SAE in torch, in the model's units: encode(x) -> (f, error) with x = decode(f, error)
+    exactly; decode(f, error, like) returns like's dtype. Shapes (..., width) and (..., latents)."""
     W_enc, b_enc, W_dec, b_dec = (torch.from_numpy(p) for p in sae.params().values())
     mean, scale = torch.from_numpy(acts.mean), acts.scale
 
-    def edit(x: torch.Tensor) -> torch.Tensor:
+    def encode(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         z = (x.double() - mean) / scale
         pre = z @ W_enc.T + b_enc
         passes = pre > 0
         if sae.k is not None:
             passes &= pre >= torch.topk(pre, sae.k, dim=-1).values[..., -1:]
         f = pre * passes
-        error = z - (f @ W_dec.T + b_dec)
+        return f, z - (f @ W_dec.T + b_dec)
+
+    def decode(f: torch.Tensor, error: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        return ((f @ W_dec.T + b_dec + error) * scale + mean).to(like.dtype)
+
+    return encode, decode
+
+
+def sae_edit(
+    sae: SAE, acts: Activations, change: Change | None = None, keep_error: bool = True
+) -> Edit:
+    """An edit for TinyLM.forward at the site the SAE was trained on (acts: its normalisation)."""
+    encode, decode = torch_codec(sae, acts)
+
+    def edit(x: torch.Tensor) -> torch.Tensor:
+        f, error = encode(x)
         f = change(f) if change else f
-        z_new = f @ W_dec.T + b_dec + (error if keep_error else 0.0)
-        return (z_new * scale + mean).to(x.dtype)
+        return decode(f, error if keep_error else torch.zeros_like(error), x)
 
     return edit

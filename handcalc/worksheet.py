@@ -533,24 +533,19 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"handcalc-worksheet: {message} (see --help)\n")
 
 
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number; got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more; got {value}")
-    return value
+def _whole_number(minimum: int) -> Callable[[str], int]:
+    """An argparse type: a whole number, at least `minimum`."""
 
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number; got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be {minimum} or more; got {value}")
+        return value
 
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number; got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more; got {value}")
-    return value
+    return parse
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -572,13 +567,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "--seed",
-        type=_seed,
+        type=_whole_number(0),
         default=0,
         help="the first problem's seed; 0 (the default) is the worked example",
     )
     parser.add_argument(
         "--count",
-        type=_count,
+        type=_whole_number(1),
         default=1,
         help="how many sheets, one per seed: seed, seed+1, ... (default 1)",
     )
