@@ -1,0 +1,47 @@
+"""Accessibility of the lessons: every figure is followed by a one-line text description
+("*Figure: ...*") and has a title; headings go down one level at a time."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
+SHOWS_A_FIGURE = re.compile(r"^(plt\.show\(\)|dashboard\(\w+\))$", re.MULTILINE)
+DESCRIBES_ITSELF = ("SuperpositionExplorer(", "widgets.interact(dashboard")  # text under each view
+TITLED = ("title=", "set_title(", "suptitle(", "plot_toy_model(", "plot_graph(", "dashboard(")
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.name)
+def test_every_figure_has_a_title_and_a_description(path: Path) -> None:
+    cells = nbformat.read(path, as_version=4).cells
+    for i, cell in enumerate(cells):
+        if cell.cell_type != "code" or not SHOWS_A_FIGURE.search(cell.source):
+            continue
+        if any(widget in cell.source for widget in DESCRIBES_ITSELF):
+            continue
+        following = cells[i + 1] if i + 1 < len(cells) else None
+        assert following is not None and following.cell_type == "markdown", cell.source[:80]
+        assert following.source.lstrip().startswith("*Figure:"), (
+            f"{path.name}: the figure of {cell.source[:60]!r} has no '*Figure: ...*' description"
+        )
+        assert any(mark in cell.source for mark in TITLED), f"{path.name}: untitled figure"
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.name)
+def test_headings_go_down_one_level_at_a_time(path: Path) -> None:
+    level = 0
+    for cell in nbformat.read(path, as_version=4).cells:
+        if cell.cell_type != "markdown":
+            continue
+        for line in cell.source.splitlines():
+            match = re.match(r"^(#+) ", line)
+            if match:
+                new = len(match.group(1))
+                assert new <= level + 1, f"{path.name}: {line!r} skips a heading level"
+                level = new
+    assert level, f"{path.name} has no headings"
