@@ -26,9 +26,6 @@ from .lm import TinyLM, verb_logit_difference
 from .steering import torch_codec
 from .trainer import SAE, train_sae
 
-NUMBERS = ("singular", "plural")
-VERBS = ("runs", "run")
-
 
 class AgreementToy(nn.Module):
     """x (2: singular, plural evidence) -> ReLU(hidden 4) -> logits (2: runs, run). No biases:
@@ -124,7 +121,6 @@ def toy_graph(model: AgreementToy, sae: SAE, x: np.ndarray) -> ToyGraph:
 
 _PAIRS = [*(pair for pairs in NOUNS.values() for pair in pairs), *MAIN_VERBS, BE, *TRANSITIVE]
 OTHER_FORM = {a: b for pair in _PAIRS for a, b in (pair, pair[::-1])}
-SITES = ("resid_1", "resid_2")
 
 
 def flip_number(data: Corpus) -> np.ndarray:
