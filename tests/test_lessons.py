@@ -1,4 +1,6 @@
-"""lessons/ is generated from solutions/, and the stubs it leaves really fail their checks."""
+"""lessons/ is generated from solutions/. (That every solution runs and its checks say Correct,
+and that in every lesson exactly the check cells fail, is tested in JupyterLab itself:
+tests/test_browser.py.)"""
 
 from __future__ import annotations
 
@@ -6,9 +8,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
 
-from tools.make_lessons import STUB, expected_lessons, strip_solution
+from tools.make_lessons import RAISES, STUB, expected_lessons, strip_solution
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
@@ -44,39 +45,10 @@ def test_unbalanced_markers_are_refused(source: str) -> None:
         strip_solution(source)
 
 
-def run(path: Path) -> nbformat.NotebookNode:
-    notebook = nbformat.read(path, as_version=4)
-    NotebookClient(
-        notebook, timeout=300, allow_errors=True, resources={"metadata": {"path": str(path.parent)}}
-    ).execute()
-    return notebook
-
-
-def errors(cell) -> list[str]:
-    return [o.ename for o in cell.get("outputs", []) if o.output_type == "error"]
-
-
-def text(cell) -> str:
-    return "".join(o.get("text", "") for o in cell.get("outputs", []) if o.output_type == "stream")
-
-
-@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.name)
-def test_solutions_run_and_every_check_says_correct(path: Path) -> None:
-    notebook = run(path)
-    for cell in notebook.cells:
-        assert not errors(cell), f"{path.name}: {cell.source[:60]!r} raised {errors(cell)}"
-        if "check" in cell.metadata.get("tags", []):
-            lines = text(cell).strip().splitlines()
-            assert lines and all(line.startswith("Correct") for line in lines), text(cell)
-
-
-@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
-def test_unfilled_stubs_fail_their_checks_and_nothing_else_fails(path: Path) -> None:
-    notebook = run(path)
-    for cell in notebook.cells:
-        if "check" in cell.metadata.get("tags", []):
-            assert errors(cell) == ["NotImplementedError"], (
-                f"a stub passed its check: {cell.source}"
-            )
-        else:
-            assert not errors(cell), f"{path.name}: {cell.source[:60]!r} raised {errors(cell)}"
+@pytest.mark.parametrize("path", SOLUTIONS + LESSONS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_run_all_goes_past_a_lessons_unfilled_exercise_only(path: Path) -> None:
+    """In a lesson, each check cell may raise (the stub), so Run All goes on; in a solution,
+    nothing may."""
+    for cell in nbformat.read(path, as_version=4).cells:
+        tags = cell.metadata.get("tags", [])
+        assert (RAISES in tags) == (path.parent.name == "lessons" and "check" in tags), cell.source

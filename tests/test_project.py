@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tomllib
@@ -40,4 +41,22 @@ def test_ci_runs_the_readme_test_command() -> None:
     ci = (ROOT / ".ci" / "run").read_text()
     assert "make test" in readme and "make lab" in readme
     commands = [line for line in ci.splitlines() if line.strip() and not line.startswith("#")]
-    assert commands[-1].strip() == "make test"
+    assert commands[-1].strip() == "FAIL_ON_SKIP=1 make test"
+    assert "apt-get install -y chromium" in ci
+
+
+def test_fail_on_skip_turns_a_skipped_test_into_a_failed_run(tmp_path: Path) -> None:
+    (tmp_path / "test_demo.py").write_text(
+        "import pytest\n\ndef test_demo():\n    pytest.skip('no')\n"
+    )
+    (tmp_path / "conftest.py").write_text("from tests.conftest import *  # noqa: F403\n")
+
+    def run(fail_on_skip: str) -> int:
+        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)]
+        environment = {**os.environ, "PYTHONPATH": str(ROOT), "FAIL_ON_SKIP": fail_on_skip}
+        return subprocess.run(
+            command, env=environment, cwd=tmp_path, capture_output=True
+        ).returncode
+
+    assert run("0") == 0
+    assert run("1") == 1

@@ -2,8 +2,10 @@
 
 In a code cell, the lines from `### BEGIN SOLUTION` to `### END SOLUTION` become a stub that
 raises NotImplementedError, indented like the marker, so an unfilled exercise fails loudly. A
-markdown cell whose first line is `<!-- SOLUTION -->` is left out of the lesson. Outputs and
-execution counts are cleared in both.
+markdown cell whose first line is `<!-- SOLUTION -->` is left out of the lesson. A check cell
+(tagged `check`) is also tagged `raises-exception` in the lesson, so that JupyterLab's Run All
+goes on past an exercise not done yet instead of stopping there. Outputs and execution counts
+are cleared in both.
 
     python tools/make_lessons.py           # write lessons/
     python tools/make_lessons.py --check   # exit 1 if lessons/ is not what this would write
@@ -21,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 STUB = 'raise NotImplementedError("Your turn: replace this line with your code.")'
 HIDDEN = "<!-- SOLUTION -->"
+RAISES = "raises-exception"  # JupyterLab and nbclient go on after such a cell fails
 
 
 def strip_solution(source: str) -> str:
@@ -60,6 +63,9 @@ def lesson_from(solution: nbformat.NotebookNode) -> nbformat.NotebookNode:
     for cell in lesson.cells:
         if cell.cell_type == "code":
             cell.source = strip_solution(cell.source)
+            tags = cell.metadata.get("tags", [])
+            if "check" in tags and RAISES not in tags:
+                cell.metadata.tags = [*tags, RAISES]
     clear_outputs(lesson)
     return lesson
 

@@ -1,0 +1,158 @@
+"""The course as learners meet it: JupyterLab in headless Chromium, driven by Playwright.
+
+For every notebook in solutions/ and lessons/: open it, Run All, and read back every cell's
+outputs. Solutions: nothing fails and every check says Correct. Lessons: exactly the check cells
+fail, with the unfilled stub's NotImplementedError. Then use a widget as a learner would (click
+Next, type into an answer grid, move a slider) and see the output change, without an error.
+A screenshot of each notebook is left in artifacts/browser/.
+
+Needs Chromium (Debian's `chromium` package); without it these tests are skipped, with the
+command that installs it. CI installs it and counts a skip as a failure.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tools.lab import INSTALL_CHROMIUM, Lab, Notebook, chromium, chromium_path
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = [
+    f"{folder}/{path.name}"
+    for folder in ("solutions", "lessons")
+    for path in sorted((ROOT / folder).glob("*.ipynb"))
+]
+SCREENSHOTS = ROOT / "artifacts" / "browser"
+WIDGET = "application/vnd.jupyter.widget-view+json"
+
+
+def require_chromium() -> None:
+    if chromium_path() is None:
+        pytest.skip(f"Chromium is not installed; to run the browser tests: {INSTALL_CHROMIUM}")
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """JupyterLab serving a copy of the notebooks (running them leaves the checkout as it is)."""
+    require_chromium()
+    root = tmp_path_factory.mktemp("course")
+    for folder in ("solutions", "lessons"):
+        shutil.copytree(ROOT / folder, root / folder, ignore=shutil.ignore_patterns("worksheets"))
+    with Lab(root) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def browser(lab):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = chromium(playwright)
+        yield browser
+        browser.close()
+
+
+def errors(cell: dict) -> list[str]:
+    return [o["ename"] for o in cell["outputs"] if o["output_type"] == "error"]
+
+
+def printed(cell: dict) -> str:
+    return "".join(o.get("text", "") for o in cell["outputs"] if o["output_type"] == "stream")
+
+
+def problems(cells: list[dict], lesson: bool) -> list[str]:
+    """What is wrong with a notebook after Run All, one line per cell, or [] if nothing is."""
+    found = []
+    for cell in (c for c in cells if c["cell_type"] == "code"):
+        where = f"cell {cell['source'][:50]!r}"
+        check = "check" in cell["metadata"].get("tags", [])
+        if cell["execution_count"] is None:
+            found.append(f"{where} did not run")
+        elif lesson and check:
+            if errors(cell) != ["NotImplementedError"]:
+                found.append(
+                    f"{where}: the unfilled stub should fail its check, got {errors(cell)}"
+                )
+        elif errors(cell):
+            found.append(f"{where} raised {errors(cell)}")
+        elif check and not all(line.startswith("Correct") for line in printed(cell).splitlines()):
+            found.append(f"{where} printed {printed(cell)!r}, not only 'Correct ...' lines")
+        elif check and not printed(cell).strip():
+            found.append(f"{where} printed nothing")
+    return found
+
+
+def use_widgets(notebook: Notebook) -> list[str]:
+    """Use one widget of each kind the notebook shows; returns what was used."""
+    used = []
+    outputs = notebook.widget_outputs()
+    page = notebook.page
+    if outputs.filter(has_text="Step ").count():
+        change = notebook.click_next()
+        step = [int(n) for n in re.findall(r"Step (\d+) of", change.before + change.after)]
+        assert step == [1, 2], f"Next should go from step 1 to step 2: {change}"
+        used.append("trace viewer")
+    if outputs.filter(has=page.locator(".widget-gridbox")).count():
+        size = notebook.grid_size()
+        change = notebook.fill_grid(["999"] * size)  # a wrong answer in every cell
+        marks = change.after.split("\n")  # each cell's mark is a line of its own
+        assert "✘" not in change.before and "✔" not in change.before, change
+        assert marks.count("✘") == size and "✔" not in change.after, change
+        assert f"{size} of {size} entries are off" in change.after, change
+        used.append("answer grid")
+    if outputs.filter(has=page.locator(".widget-slider")).count():
+        change = notebook.move_slider()
+        before, after = change.before.split("\n")[1], change.after.split("\n")[1]  # the readout
+        assert before != after, f"the slider did not move: {change}"
+        assert change.after.split("\n")[2:] != change.before.split("\n")[2:], change
+        used.append("slider")
+    return used
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS)
+def test_notebook_in_jupyterlab(path: str, lab: Lab, browser) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        notebook = Notebook(page, lab, path)
+        notebook.run_all()
+        cells = notebook.cells()
+        found = problems(cells, lesson=path.startswith("lessons/"))
+        shown = notebook.errors_shown()
+        used = use_widgets(notebook)
+        after = notebook.errors_shown()
+        notebook.screenshot(SCREENSHOTS / path.replace("/", "_").replace(".ipynb", ".png"))
+    finally:
+        page.close()
+        lab.shutdown_kernels()
+    assert not found, "\n".join(found)
+    new = after[len(shown) :] if after[: len(shown)] == shown else after
+    assert after == shown, f"using the widgets ({', '.join(used)}) showed an error: {new}"
+    has_widgets = any(WIDGET in o.get("data", {}) for c in cells for o in c.get("outputs", []))
+    assert bool(used) == has_widgets, f"widgets shown: {has_widgets}, used: {used}"
+
+
+def test_without_chromium_the_tests_say_how_to_install_it(monkeypatch) -> None:
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    with pytest.raises(pytest.skip.Exception, match="apt-get install chromium"):
+        require_chromium()
+
+
+@pytest.mark.parametrize("lesson", [False, True])
+def test_problems_names_what_went_wrong(lesson: bool) -> None:
+    def cell(tags, outputs, count=1):
+        return {"cell_type": "code", "source": "x", "metadata": {"tags": tags},
+                "execution_count": count, "outputs": outputs}  # fmt: skip
+
+    error = {"output_type": "error", "ename": "ValueError"}
+    wrong = {"output_type": "stream", "text": "Not yet: Z is off\n"}
+    assert problems([cell([], [error])], lesson) == ["cell 'x' raised ['ValueError']"]
+    assert problems([cell([], [], count=None)], lesson) == ["cell 'x' did not run"]
+    if lesson:
+        assert "unfilled stub" in problems([cell(["check"], [wrong])], lesson)[0]
+    else:
+        assert "not only 'Correct" in problems([cell(["check"], [wrong])], lesson)[0]
+        assert "printed nothing" in problems([cell(["check"], [])], lesson)[0]

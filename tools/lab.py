@@ -1,0 +1,304 @@
+"""JupyterLab in a real browser, for the browser tests and the benchmark.
+
+`Lab(folder)` serves a folder with JupyterLab on loopback (a free port, a random token, no
+browser of its own, no autosave, nothing fetched from the internet). `chromium(playwright)`
+starts the system's Chromium headless. `Notebook(page, lab, path)` opens a notebook, runs every
+cell as a learner's "Run All" does, and reads the notebook back with its outputs.
+
+    with Lab(folder) as lab, sync_playwright() as playwright:
+        browser = chromium(playwright)
+        notebook = Notebook(browser.new_page(), lab, "solutions/00_start_here.ipynb")
+        notebook.run_all()
+        cells = notebook.cells()  # nbformat cells: source, metadata.tags, outputs
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+INSTALL_CHROMIUM = "sudo apt-get install chromium"
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+# JupyterLab user settings: render every cell (no windowing, so a screenshot and the DOM hold
+# the whole notebook), never save (the notebooks under test stay as they are), fetch nothing.
+SETTINGS = {
+    "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
+    "@jupyterlab/docmanager-extension/plugin": {"autosave": False},
+    "@jupyterlab/apputils-extension/notification": {
+        "fetchNews": "false",
+        "checkForUpdates": False,
+    },
+    "@jupyterlab/extensionmanager-extension/plugin": {"enabled": False},
+}
+PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden)"
+# Run All, then wait for an empty request sent after it: the kernel answers requests in order,
+# so this returns once every cell has run. (Run All's own promise settles at the first error,
+# and JupyterLab then clears the [*] marks of the cells still queued.)
+RUN_ALL = """async () => {
+    const panel = window.jupyterapp.shell.currentWidget;
+    await window.jupyterapp.commands.execute('notebook:run-all-cells');
+    const kernel = panel.sessionContext.session.kernel;
+    await kernel.requestExecute({code: '', silent: true, store_history: false}).done;
+}"""
+# In the page: note when the input event reaches `target`, and when `watched` last changed from
+# how it was before (both on the page's own clock).
+WATCH = """([target, watched, event]) => {
+    const before = watched.innerHTML;
+    window.__inputAt = null;
+    window.__changedAt = null;
+    target.addEventListener(event, () => { window.__inputAt ??= performance.now(); },
+                            {capture: true, once: true});
+    window.__observer?.disconnect();
+    window.__observer = new MutationObserver(() => {
+        if (watched.innerHTML !== before) window.__changedAt = performance.now();
+    });
+    window.__observer.observe(watched, {subtree: true, childList: true, characterData: true,
+                                        attributes: true});
+}"""
+# Done: the output changed, the kernel is idle again and nothing has changed for a while.
+SETTLED = """(quiet) => window.__changedAt !== null
+    && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'
+    && performance.now() - window.__changedAt > quiet"""
+
+
+def chromium_path() -> str | None:
+    """The system Chromium, or None if it is not installed."""
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def chromium(playwright):
+    """Headless system Chromium (Playwright cannot download its own browser here)."""
+    path = chromium_path()
+    if path is None:
+        raise RuntimeError(f"Chromium is not installed: {INSTALL_CHROMIUM}")
+    return playwright.chromium.launch(executable_path=path, args=CHROMIUM_FLAGS)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Lab:
+    """A JupyterLab server on 127.0.0.1 serving `root`, for as long as the `with` block lasts."""
+
+    def __init__(self, root: Path, start_timeout: float = 120) -> None:
+        self.root = Path(root)
+        self.start_timeout = start_timeout
+        self.port = free_port()
+        self.token = secrets.token_hex(16)
+        self.base = f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> Lab:
+        self._settings = tempfile.TemporaryDirectory(prefix="lab-settings-")
+        for plugin, values in SETTINGS.items():
+            path = Path(self._settings.name, *plugin.split("/")[:-1])
+            path.mkdir(parents=True, exist_ok=True)
+            name = plugin.split("/")[-1] + ".jupyterlab-settings"
+            (path / name).write_text(json.dumps(values))
+        self._log = tempfile.TemporaryFile()
+        self.process = subprocess.Popen(
+            [
+                sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
+                "--ip=127.0.0.1", f"--port={self.port}", "--port-retries=0",
+                f"--IdentityProvider.token={self.token}",
+                f"--ServerApp.root_dir={self.root}",
+                "--LabApp.expose_app_in_browser=True",
+                f"--LabApp.user_settings_dir={self._settings.name}",
+                f"--LabApp.workspaces_dir={self._settings.name}",
+                "--LabServerApp.open_browser=False",
+            ],
+            stdout=self._log, stderr=subprocess.STDOUT, cwd=self.root,
+        )  # fmt: skip
+        deadline = time.monotonic() + self.start_timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"JupyterLab exited at start:\n{self.log()}")
+            try:
+                self.api("status")
+                return self
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.25)
+        self.__exit__()
+        raise RuntimeError(
+            f"JupyterLab did not answer in {self.start_timeout:.0f} s:\n{self.log()}"
+        )
+
+    def __exit__(self, *exc_info) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self._log.close()
+        self._settings.cleanup()
+
+    def log(self) -> str:
+        self._log.seek(0)
+        return self._log.read().decode(errors="replace")[-4000:]
+
+    def api(self, path: str, method: str = "GET"):
+        """Call the server's REST API (`/api/<path>`) and return the decoded JSON, if any."""
+        request = urllib.request.Request(
+            f"{self.base}/api/{path}",
+            method=method,
+            headers={"Authorization": f"token {self.token}"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            body = response.read()
+        return json.loads(body) if body else None
+
+    def shutdown_kernels(self) -> None:
+        for kernel in self.api("kernels"):
+            self.api(f"kernels/{kernel['id']}", method="DELETE")
+
+    def url(self, path: str) -> str:
+        return f"{self.base}/lab/tree/{path}?reset&token={self.token}"
+
+
+class Notebook:
+    """One notebook open in JupyterLab in `page`."""
+
+    def __init__(self, page, lab: Lab, path: str, timeout: float = 300) -> None:
+        self.page, self.path, self.timeout_ms = page, path, timeout * 1000
+        page.goto(lab.url(path))
+        page.wait_for_function(
+            """() => {
+                const panel = window.jupyterapp?.shell.currentWidget;
+                const kernel = panel?.sessionContext?.session?.kernel;
+                return panel?.content?.model && kernel?.status === 'idle';
+            }""",
+            timeout=self.timeout_ms,
+        )
+        self.panel = page.locator(PANEL)
+
+    def run_all(self) -> float:
+        """Run All (as the Run menu does), wait until the kernel is idle and every output is
+        drawn; returns the seconds it took."""
+        start = time.perf_counter()
+        self.page.evaluate(RUN_ALL)
+        self.wait_idle()
+        return time.perf_counter() - start
+
+    def wait_idle(self) -> None:
+        self.page.wait_for_function(
+            f"""() => {{
+                const panel = window.jupyterapp.shell.currentWidget;
+                const prompts = [...document.querySelectorAll('{PANEL} .jp-InputArea-prompt')];
+                return panel.sessionContext.session.kernel.status === 'idle'
+                    && !prompts.some(p => p.textContent.includes('*'));
+            }}""",
+            timeout=self.timeout_ms,
+        )
+        self.page.wait_for_timeout(300)  # let widget views finish drawing
+
+    def cells(self) -> list[dict]:
+        """The notebook as JupyterLab holds it now (nbformat JSON: source, metadata, outputs)."""
+        notebook = self.page.evaluate(
+            "() => window.jupyterapp.shell.currentWidget.content.model.toJSON()"
+        )
+        for cell in notebook["cells"]:
+            if isinstance(cell["source"], list):
+                cell["source"] = "".join(cell["source"])
+        return notebook["cells"]
+
+    def screenshot(self, path: Path, width: int = 1280, max_height: int = 16000) -> None:
+        """The whole notebook, top to bottom, in one PNG: the file browser is closed and the
+        window made as tall as the notebook (at most max_height pixels)."""
+        scroller = f"document.querySelector('{PANEL} .jp-WindowedPanel-outer')"
+        self.page.evaluate("() => window.jupyterapp.shell.collapseLeft()")
+        height = self.page.evaluate(f"() => {scroller}.scrollHeight")
+        before = self.page.viewport_size
+        self.page.set_viewport_size({"width": width, "height": min(height + 120, max_height)})
+        self.page.evaluate(f"() => {{ {scroller}.scrollTop = 0; }}")
+        self.page.wait_for_timeout(500)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(path))
+        self.page.set_viewport_size(before)
+
+    # Widgets. Each interaction acts as a learner does (a real click or key press), waits until
+    # the output it should change has changed, and returns what was shown before and after.
+
+    def widget_outputs(self):
+        """Every widget view's output area in the notebook."""
+        return self.panel.locator(".jp-OutputArea-output:has(.jupyter-widgets)")
+
+    def _act(self, target, watched, event: str, act, shown=None, quiet: float = 300) -> Change:
+        """Do act() (which sends `event` to target) and wait until watched has changed and
+        settled (kernel idle, no change for `quiet` ms); shown (default watched) is the part
+        whose text is returned. The seconds are from the input to the last change."""
+        shown = shown or watched
+        before = shown.inner_text()
+        self.page.evaluate(WATCH, [target.element_handle(), watched.element_handle(), event])
+        act()
+        self.page.wait_for_function(SETTLED, arg=quiet, timeout=30_000, polling=50)
+        seconds = self.page.evaluate("() => (window.__changedAt - window.__inputAt) / 1000")
+        return Change(before, shown.inner_text(), seconds)
+
+    def click_next(self, name: str = "Next") -> Change:
+        """Click the first trace viewer's Next (or Back); returns its step counter."""
+        viewer = self.widget_outputs().filter(has_text="Step ").first
+        button = viewer.locator("button", has_text=name)
+        return self._act(button, viewer.locator(".widget-hbox").first, "click", button.click)
+
+    def fill_grid(self, texts: list[str]) -> Change:
+        """Type texts into the first answer grid's cells, row by row, then press Check; returns
+        the grid and the message under it."""
+        entry = self.widget_outputs().filter(has=self.page.locator(".widget-gridbox")).first
+        cells = entry.locator(".widget-gridbox input")
+        for index, text in enumerate(texts):
+            cells.nth(index).fill(text)
+        button = entry.locator("button", has_text="Check")
+        return self._act(button, entry, "click", button.click)
+
+    def errors_shown(self) -> list[str]:
+        """Every error or warning text the notebook shows (a cell's or a widget's)."""
+        shown = self.panel.locator('[data-mime-type="application/vnd.jupyter.stderr"]')
+        return [text[-300:] for text in shown.all_inner_texts()]
+
+    def grid_size(self) -> int:
+        entry = self.widget_outputs().filter(has=self.page.locator(".widget-gridbox")).first
+        return entry.locator(".widget-gridbox input").count()
+
+    def move_slider(self, key: str = "ArrowRight") -> Change:
+        """Move the first slider one step with the keyboard; waits for the output under it to be
+        drawn again and returns the widget's text (the slider's readout and any caption)."""
+        output = self.widget_outputs().filter(has=self.page.locator(".widget-slider")).first
+        handle = output.locator(".widget-slider .noUi-handle").first
+        handle.focus()
+        return self._act(
+            handle,
+            output.locator(".widget-output").first,
+            "keydown",
+            lambda: self.page.keyboard.press(key),
+            shown=output,
+        )
+
+
+@dataclass
+class Change:
+    """What a widget showed before and after an interaction, and the seconds in between (from
+    the input event reaching the page to the changed output in the page)."""
+
+    before: str
+    after: str
+    seconds: float
