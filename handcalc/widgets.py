@@ -129,35 +129,52 @@ class TraceViewer:
 
 class SuperpositionExplorer:
     """A sparsity slider over toy models trained at several sparsities S: the feature directions
-    and WᵀW for the chosen S, with a one-line description under them."""
+    and WᵀW for the chosen S, with a one-line description under them.
+
+    Every figure is drawn once, up front, so moving the slider only swaps pictures."""
 
     def __init__(self, models: list) -> None:
+        import matplotlib.pyplot as plt
+
+        from .plots import plot_toy_model
+
         self.models = {model.sparsity: model for model in models}
+        self.figures = {s: plot_toy_model(model) for s, model in self.models.items()}
+        self.pictures = {s: png(figure) for s, figure in self.figures.items()}
+        for figure in self.figures.values():
+            plt.close(figure)
         self.slider = widgets.SelectionSlider(
             options=list(self.models), description="sparsity S", continuous_update=False
         )
-        self.output = widgets.Output()
+        self.image = widgets.Image(format="png")
         self.description = widgets.HTML()
         self.slider.observe(lambda _: self.draw(), names="value")
-        self.widget = widgets.VBox([self.slider, self.output, self.description])
+        self.widget = widgets.VBox([self.slider, self.image, self.description])
         self.draw()
 
     @property
     def current(self):
         return self.models[self.slider.value]
 
+    @property
+    def figure(self):
+        """The figure shown now."""
+        return self.figures[self.slider.value]
+
     def draw(self) -> None:
-        import matplotlib.pyplot as plt
-        from IPython.display import display as show_figure
+        from .plots import describe
 
-        from .plots import describe, plot_toy_model
-
-        self.figure = plot_toy_model(self.current)
+        self.image.value = self.pictures[self.slider.value]
         self.description.value = describe(self.current)
-        with self.output:
-            self.output.clear_output(wait=True)
-            show_figure(self.figure)
-        plt.close(self.figure)
 
     def _repr_mimebundle_(self, **kwargs):
         return self.widget._repr_mimebundle_(**kwargs)
+
+
+def png(figure) -> bytes:
+    """A matplotlib figure as PNG bytes, cropped as the notebook crops figures."""
+    from io import BytesIO
+
+    buffer = BytesIO()
+    figure.savefig(buffer, format="png", bbox_inches="tight")
+    return buffer.getvalue()

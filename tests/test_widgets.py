@@ -101,7 +101,10 @@ def test_superposition_slider_redraws_for_the_chosen_sparsity() -> None:
     models = [train_toy_model(sparsity=s, steps=1500) for s in (0.0, 0.95)]
     explorer = SuperpositionExplorer(models)
     assert "S = 0: 2 of 5 features" in explorer.description.value  # dense: only 2 kept
+    dense_picture = bytes(explorer.image.value)
+    assert dense_picture.startswith(b"\x89PNG")
     explorer.slider.value = 0.95
+    assert bytes(explorer.image.value) == explorer.pictures[0.95] != dense_picture
     assert explorer.current.sparsity == 0.95
     assert "S = 0.95: 5 of 5 features" in explorer.description.value  # sparse: all 5, a pentagon
     assert explorer.figure._suptitle.get_text().startswith("S = 0.95")

@@ -221,6 +221,23 @@ class Notebook:
                 cell["source"] = "".join(cell["source"])
         return notebook["cells"]
 
+    def run_code(self, code: str) -> str:
+        """Run code in the notebook's kernel, outside any cell; returns what it printed."""
+        return self.page.evaluate(
+            """async (code) => {
+                const panel = window.jupyterapp.shell.currentWidget;
+                const future = panel.sessionContext.session.kernel.requestExecute(
+                    {code, store_history: false});
+                let printed = '';
+                future.onIOPub = (msg) => {
+                    if (msg.header.msg_type === 'stream') printed += msg.content.text;
+                };
+                await future.done;
+                return printed;
+            }""",
+            code,
+        )
+
     def screenshot(self, path: Path, width: int = 1280, max_height: int = 16000) -> None:
         """The whole notebook, top to bottom, in one PNG: the file browser is closed and the
         window made as tall as the notebook (at most max_height pixels)."""
@@ -280,18 +297,12 @@ class Notebook:
         return entry.locator(".widget-gridbox input").count()
 
     def move_slider(self, key: str = "ArrowRight") -> Change:
-        """Move the first slider one step with the keyboard; waits for the output under it to be
-        drawn again and returns the widget's text (the slider's readout and any caption)."""
+        """Move the first slider one step with the keyboard; waits for what it shows to be
+        redrawn and returns the widget's text (the slider's readout and any caption)."""
         output = self.widget_outputs().filter(has=self.page.locator(".widget-slider")).first
         handle = output.locator(".widget-slider .noUi-handle").first
         handle.focus()
-        return self._act(
-            handle,
-            output.locator(".widget-output").first,
-            "keydown",
-            lambda: self.page.keyboard.press(key),
-            shown=output,
-        )
+        return self._act(handle, output, "keydown", lambda: self.page.keyboard.press(key))
 
 
 @dataclass
