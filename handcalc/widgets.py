@@ -6,7 +6,9 @@ Right and wrong are shown by a symbol (✔ / ✘) as well as a colour (checks.RI
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from fractions import Fraction
+from typing import Any
 
 import ipywidgets as widgets
 import numpy as np
@@ -127,48 +129,68 @@ class TraceViewer:
         return self.widget._repr_mimebundle_(**kwargs)
 
 
-class SuperpositionExplorer:
-    """A sparsity slider over toy models trained at several sparsities S: the feature directions
-    and WᵀW for the chosen S, with a one-line description under them.
+class Gallery:
+    """A slider over pages that are all drawn up front (each an HTML text and, if there is one,
+    a matplotlib figure), so that moving the slider only swaps them and answers at once.
 
-    Every figure is drawn once, up front, so moving the slider only swaps pictures."""
+    page(option) -> (html, figure or None); the figures are closed once turned into PNGs."""
 
-    def __init__(self, models: list) -> None:
+    def __init__(
+        self,
+        options: Sequence,
+        page: Callable[[Any], tuple[str, Any]],
+        description: str,
+        value: Any = None,
+    ) -> None:
         import matplotlib.pyplot as plt
 
-        from .plots import plot_toy_model
+        options = list(options)
+        self.texts, self.pictures = {}, {}
+        for option in options:
+            text, figure = page(option)
+            self.texts[option] = text
+            self.pictures[option] = b"" if figure is None else png(figure)
+            if figure is not None:
+                plt.close(figure)
+        self.slider = widgets.SelectionSlider(
+            options=options,
+            value=options[0] if value is None else value,
+            description=description,
+            continuous_update=False,
+        )
+        self.text = widgets.HTML()
+        self.image = widgets.Image(format="png")
+        self.slider.observe(lambda _: self.show(), names="value")
+        self.widget = widgets.VBox([self.slider, self.text, self.image])
+        self.show()
+
+    def show(self) -> None:
+        picture = self.pictures[self.slider.value]
+        self.text.value = self.texts[self.slider.value]
+        self.image.value = picture
+        self.image.layout.display = None if picture else "none"
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs)
+
+
+class SuperpositionExplorer(Gallery):
+    """A sparsity slider over toy models trained at several sparsities S: for the chosen S, a
+    one-line description, the feature directions and WᵀW."""
+
+    def __init__(self, models: list) -> None:
+        from .plots import describe, plot_toy_model
 
         self.models = {model.sparsity: model for model in models}
-        self.figures = {s: plot_toy_model(model) for s, model in self.models.items()}
-        self.pictures = {s: png(figure) for s, figure in self.figures.items()}
-        for figure in self.figures.values():
-            plt.close(figure)
-        self.slider = widgets.SelectionSlider(
-            options=list(self.models), description="sparsity S", continuous_update=False
+        super().__init__(
+            self.models,
+            lambda s: (describe(self.models[s]), plot_toy_model(self.models[s])),
+            description="sparsity S",
         )
-        self.image = widgets.Image(format="png")
-        self.description = widgets.HTML()
-        self.slider.observe(lambda _: self.draw(), names="value")
-        self.widget = widgets.VBox([self.slider, self.image, self.description])
-        self.draw()
 
     @property
     def current(self):
         return self.models[self.slider.value]
-
-    @property
-    def figure(self):
-        """The figure shown now."""
-        return self.figures[self.slider.value]
-
-    def draw(self) -> None:
-        from .plots import describe
-
-        self.image.value = self.pictures[self.slider.value]
-        self.description.value = describe(self.current)
-
-    def _repr_mimebundle_(self, **kwargs):
-        return self.widget._repr_mimebundle_(**kwargs)
 
 
 def png(figure) -> bytes:

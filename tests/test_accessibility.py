@@ -12,7 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
 SHOWS_A_FIGURE = re.compile(r"^(plt\.show\(\)|dashboard\(\w+\))$", re.MULTILINE)
-DESCRIBES_ITSELF = ("SuperpositionExplorer(", "widgets.interact(dashboard")  # text under each view
+DESCRIBES_ITSELF = ("SuperpositionExplorer(", "Gallery(")  # each page has its own text
 TITLED = ("title=", "set_title(", "suptitle(", "plot_toy_model(", "plot_graph(", "dashboard(")
 
 

@@ -100,11 +100,39 @@ def test_superposition_slider_redraws_for_the_chosen_sparsity() -> None:
 
     models = [train_toy_model(sparsity=s, steps=1500) for s in (0.0, 0.95)]
     explorer = SuperpositionExplorer(models)
-    assert "S = 0: 2 of 5 features" in explorer.description.value  # dense: only 2 kept
+    assert "S = 0: 2 of 5 features" in explorer.text.value  # dense: only 2 kept
     dense_picture = bytes(explorer.image.value)
     assert dense_picture.startswith(b"\x89PNG")
     explorer.slider.value = 0.95
-    assert bytes(explorer.image.value) == explorer.pictures[0.95] != dense_picture
     assert explorer.current.sparsity == 0.95
-    assert "S = 0.95: 5 of 5 features" in explorer.description.value  # sparse: all 5, a pentagon
-    assert explorer.figure._suptitle.get_text().startswith("S = 0.95")
+    assert "S = 0.95: 5 of 5 features" in explorer.text.value  # sparse: all 5, a pentagon
+    assert bytes(explorer.image.value) == explorer.pictures[0.95] != dense_picture
+
+
+def test_gallery_draws_every_page_once_and_swaps_them() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from handcalc.widgets import Gallery
+
+    drawn = []
+
+    def page(n: int):
+        drawn.append(n)
+        if n == 2:
+            return "<b>2</b> has no figure", None
+        figure, ax = plt.subplots()
+        ax.set_title(f"page {n}")
+        return f"<b>{n}</b>", figure
+
+    gallery = Gallery(range(4), page, "page", value=1)
+    assert drawn == [0, 1, 2, 3] and plt.get_fignums() == []  # all drawn, all closed
+    assert gallery.text.value == "<b>1</b>" and bytes(gallery.image.value).startswith(b"\x89PNG")
+    gallery.slider.value = 2
+    assert gallery.text.value == "<b>2</b> has no figure"
+    assert gallery.image.layout.display == "none"
+    gallery.slider.value = 3
+    assert bytes(gallery.image.value) == gallery.pictures[3] != gallery.pictures[1]
+    assert gallery.image.layout.display is None and drawn == [0, 1, 2, 3]

@@ -119,7 +119,7 @@ def browser_rows(table: Table, repeats: int) -> None:
         keys = ["ArrowRight", "ArrowLeft"]
         every += latency(
             table,
-            "sparsity slider, redraws a figure (05)",
+            "sparsity slider, swaps figures (05)",
             [pages["05"].move_slider(keys[i % 2]) for i in range(repeats)],
         )
         dashboard = pages["08"]
@@ -131,7 +131,7 @@ def browser_rows(table: Table, repeats: int) -> None:
             dashboard.move_slider("ArrowRight" if pair > start else "ArrowLeft")
         changes = [dashboard.move_slider(keys[i % 2]) for i in range(repeats)]
         assert not any("never fires" in change.after for change in changes)
-        every += latency(table, "feature dashboard slider, HTML and figure (08)", changes)
+        every += latency(table, "feature dashboard slider, swaps pages (08)", changes)
         table.add(
             "widget latency: all of the above",
             f"median {1000 * statistics.median(every):.0f} ms, "
