@@ -27,6 +27,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
 INSTALL_CHROMIUM = "sudo apt-get install chromium"
 CHROMIUM_FLAGS = [
     "--no-sandbox",
@@ -241,11 +243,18 @@ class Notebook:
     def screenshot(self, path: Path, width: int = 1280, max_height: int = 16000) -> None:
         """The whole notebook, top to bottom, in one PNG: the file browser is closed and the
         window made as tall as the notebook (at most max_height pixels)."""
-        scroller = f"document.querySelector('{PANEL} .jp-WindowedPanel-outer')"
         self.page.evaluate("() => window.jupyterapp.shell.collapseLeft()")
-        height = self.page.evaluate(f"() => {scroller}.scrollHeight")
+        self.page.wait_for_timeout(300)  # the notebook widens, and its cells reflow
+        height = self.page.evaluate(  # to the last cell's bottom, without the space after it
+            f"""() => {{
+                const cells = document.querySelectorAll('{PANEL} .jp-Cell');
+                return cells[cells.length - 1].getBoundingClientRect().bottom
+                    + document.querySelector('{PANEL} .jp-WindowedPanel-outer').scrollTop;
+            }}"""
+        )
+        scroller = f"document.querySelector('{PANEL} .jp-WindowedPanel-outer')"
         before = self.page.viewport_size
-        self.page.set_viewport_size({"width": width, "height": min(height + 120, max_height)})
+        self.page.set_viewport_size({"width": width, "height": min(round(height) + 60, max_height)})
         self.page.evaluate(f"() => {{ {scroller}.scrollTop = 0; }}")
         self.page.wait_for_timeout(500)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -267,7 +276,11 @@ class Notebook:
         before = shown.inner_text()
         self.page.evaluate(WATCH, [target.element_handle(), watched.element_handle(), event])
         act()
-        self.page.wait_for_function(SETTLED, arg=quiet, timeout=30_000, polling=50)
+        try:
+            self.page.wait_for_function(SETTLED, arg=quiet, timeout=30_000, polling=50)
+        except PlaywrightTimeout:
+            message = f"nothing changed in 30 s after the {event}; it showed:\n{before}"
+            raise AssertionError(message) from None
         seconds = self.page.evaluate("() => (window.__changedAt - window.__inputAt) / 1000")
         return Change(before, shown.inner_text(), seconds)
 
