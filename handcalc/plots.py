@@ -86,3 +86,28 @@ def plot_graph(
     ax.set_ylim(min(ys) - 0.5, max(ys) + 0.5)
     ax.set_title(title)
     ax.axis("off")
+
+
+def missing_labels(figure: plt.Figure) -> list[str]:
+    """What a figure leaves unsaid: each drawn plot without a title (its own or the figure's)
+    or with an axis that shows tick labels but no axis label. [] when all is said. Colour
+    bars, plots drawn without axes (graphs) and axes whose tick labels are hidden (the inner
+    panels of a row that shares its y axis) need no label."""
+    missing = []
+    suptitle = figure._suptitle.get_text() if figure._suptitle else ""
+    for number, ax in enumerate(figure.axes, start=1):
+        if not (ax.get_visible() and ax.axison) or hasattr(ax, "_colorbar"):
+            continue
+        name = ax.get_title() or suptitle or f"plot {number} of {len(figure.axes)}"
+        if not (ax.get_title() or suptitle):
+            missing.append(f"{name}: no title")
+        for axis, label in ((ax.xaxis, "x"), (ax.yaxis, "y")):
+            if numbered(axis) and not axis.get_label_text():
+                missing.append(f"{name}: the {label} axis has no label")
+    return missing
+
+
+def numbered(axis) -> bool:
+    """Whether an axis shows tick labels, so that a reader needs to know what they count."""
+    ticks = axis.get_major_ticks() if axis.get_visible() else []
+    return any(tick.label1.get_visible() or tick.label2.get_visible() for tick in ticks)

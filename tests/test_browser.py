@@ -2,7 +2,8 @@
 
 For every notebook in solutions/ and lessons/: open it, Run All, and read back every cell's
 outputs. Solutions: nothing fails and every check says Correct. Lessons: exactly the check cells
-fail, with the unfilled stub's NotImplementedError. Then use a widget as a learner would (click
+fail, with the unfilled stub's NotImplementedError. Every figure drawn has a title and
+labelled axes (handcalc.plots.missing_labels). Then use a widget as a learner would (click
 Next, type into an answer grid, move a slider) and see the output change, without an error.
 A screenshot of each notebook is left in artifacts/browser/.
 
@@ -12,6 +13,7 @@ command that installs it. CI installs it and counts a skip as a failure.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -28,6 +30,27 @@ NOTEBOOKS = [
 ]
 SCREENSHOTS = ROOT / "artifacts" / "browser"
 WIDGET = "application/vnd.jupyter.widget-view+json"
+# Run in the kernel before Run All: every figure drawn from then on (shown, or saved for a
+# widget) is checked for a title and axis labels; the kernel keeps what is missing.
+AUDIT_FIGURES = """
+def _course_audit():
+    import matplotlib.backend_bases as backend
+
+    from handcalc.plots import missing_labels
+
+    found, original = [], backend.FigureCanvasBase.print_figure
+
+    def audited(self, *args, **kwargs):
+        found.extend(missing_labels(self.figure))
+        return original(self, *args, **kwargs)
+
+    backend.FigureCanvasBase.print_figure = audited
+    return found
+
+
+_course_unlabelled = _course_audit()
+"""
+REPORT_FIGURES = "print(__import__('json').dumps(_course_unlabelled))"
 
 
 def require_chromium() -> None:
@@ -118,9 +141,11 @@ def test_notebook_in_jupyterlab(path: str, lab: Lab, browser) -> None:
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     try:
         notebook = Notebook(page, lab, path)
+        notebook.run_code(AUDIT_FIGURES)
         notebook.run_all()
         cells = notebook.cells()
         found = problems(cells, lesson=path.startswith("lessons/"))
+        unlabelled = list(dict.fromkeys(json.loads(notebook.run_code(REPORT_FIGURES))))
         shown = notebook.errors_shown()
         used = use_widgets(notebook)
         after = notebook.errors_shown()
@@ -129,6 +154,7 @@ def test_notebook_in_jupyterlab(path: str, lab: Lab, browser) -> None:
         page.close()
         lab.shutdown_kernels()
     assert not found, "\n".join(found)
+    assert not unlabelled, "figures without a title or axis labels:\n" + "\n".join(unlabelled)
     new = after[len(shown) :] if after[: len(shown)] == shown else after
     assert after == shown, f"using the widgets ({', '.join(used)}) showed an error: {new}"
     has_widgets = any(WIDGET in o.get("data", {}) for c in cells for o in c.get("outputs", []))

@@ -63,3 +63,29 @@ def test_trace_lookup() -> None:
 def test_show_prints_the_sheet_way(capsys) -> None:
     hc.show(np.array([[2.0, -1.0], [0.5, 7 / 3]]), "M")
     assert capsys.readouterr().out == "M (2 x 2) =\n  [   2   -1 ]\n  [ 0.5  7/3 ]\n"
+
+
+def test_missing_labels_names_each_untitled_plot_and_unlabelled_axis() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from handcalc.plots import missing_labels
+
+    fig, (left, right, graph) = plt.subplots(1, 3, sharey=True)
+    left.plot([0, 1], [1, 0])
+    left.set(title="Loss", xlabel="step")
+    right.imshow([[0, 1], [1, 0]])
+    fig.colorbar(right.images[0], ax=right)  # a colour bar needs no title or label
+    graph.axis("off")  # drawn without axes: nothing to label
+    assert missing_labels(fig) == [
+        "Loss: the y axis has no label",
+        "plot 2 of 4: no title",
+        "plot 2 of 4: the x axis has no label",  # its y tick labels are hidden: shared with Loss
+    ]
+    right.set(xlabel="column")
+    left.set_ylabel("loss")
+    fig.suptitle("Training")  # the figure's title covers plots without their own
+    assert missing_labels(fig) == []
+    plt.close(fig)
