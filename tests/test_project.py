@@ -42,7 +42,7 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert "make test" in readme and "make lab" in readme
     commands = [line for line in ci.splitlines() if line.strip() and not line.startswith("#")]
     assert commands[-1].strip() == "FAIL_ON_SKIP=1 make test"
-    assert "apt-get install -y chromium" in ci
+    assert "apt-get" in ci and "install -y chromium" in ci
 
 
 def test_fail_on_skip_turns_a_skipped_test_into_a_failed_run(tmp_path: Path) -> None:
