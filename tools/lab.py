@@ -126,23 +126,24 @@ class Lab:
                 "--LabApp.expose_app_in_browser=True",
                 f"--LabApp.user_settings_dir={self._settings.name}",
                 f"--LabApp.workspaces_dir={self._settings.name}",
-                "--LabServerApp.open_browser=False",
             ],
             stdout=self._log, stderr=subprocess.STDOUT, cwd=self.root,
         )  # fmt: skip
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"JupyterLab exited at start:\n{self.log()}")
+                self._fail("JupyterLab exited at start")
             try:
                 self.api("status")
                 return self
             except (urllib.error.URLError, ConnectionError):
                 time.sleep(0.25)
+        self._fail(f"JupyterLab did not answer in {self.start_timeout:.0f} s")
+
+    def _fail(self, what: str) -> None:
+        log = self.log()
         self.__exit__()
-        raise RuntimeError(
-            f"JupyterLab did not answer in {self.start_timeout:.0f} s:\n{self.log()}"
-        )
+        raise RuntimeError(f"{what}:\n{log}")
 
     def __exit__(self, *exc_info) -> None:
         self.process.terminate()
@@ -245,14 +246,14 @@ class Notebook:
         window made as tall as the notebook (at most max_height pixels)."""
         self.page.evaluate("() => window.jupyterapp.shell.collapseLeft()")
         self.page.wait_for_timeout(300)  # the notebook widens, and its cells reflow
+        scroller = f"document.querySelector('{PANEL} .jp-WindowedPanel-outer')"
         height = self.page.evaluate(  # to the last cell's bottom, without the space after it
             f"""() => {{
                 const cells = document.querySelectorAll('{PANEL} .jp-Cell');
-                return cells[cells.length - 1].getBoundingClientRect().bottom
-                    + document.querySelector('{PANEL} .jp-WindowedPanel-outer').scrollTop;
+                const last = cells[cells.length - 1].getBoundingClientRect();
+                return last.bottom + {scroller}.scrollTop;
             }}"""
         )
-        scroller = f"document.querySelector('{PANEL} .jp-WindowedPanel-outer')"
         before = self.page.viewport_size
         self.page.set_viewport_size({"width": width, "height": min(round(height) + 60, max_height)})
         self.page.evaluate(f"() => {{ {scroller}.scrollTop = 0; }}")
