@@ -19,6 +19,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import sync_playwright
 
 from tools.lab import INSTALL_CHROMIUM, Lab, Notebook, chromium, chromium_path
 
@@ -71,8 +72,6 @@ def lab(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser(lab):
-    from playwright.sync_api import sync_playwright
-
     with sync_playwright() as playwright:
         browser = chromium(playwright)
         yield browser
