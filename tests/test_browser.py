@@ -78,6 +78,16 @@ def browser(lab):
         browser.close()
 
 
+@pytest.fixture(scope="module")
+def pages(browser):
+    """One browser tab for all the notebooks, as a learner goes from lesson to lesson; a test
+    that fails closes it, and the next one starts a fresh tab."""
+    tabs = []
+    yield tabs
+    for tab in tabs:
+        tab.close()
+
+
 def errors(cell: dict) -> list[str]:
     return [o["ename"] for o in cell["outputs"] if o["output_type"] == "error"]
 
@@ -136,8 +146,10 @@ def use_widgets(notebook: Notebook) -> list[str]:
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS)
-def test_notebook_in_jupyterlab(path: str, lab: Lab, browser) -> None:
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
+def test_notebook_in_jupyterlab(path: str, lab: Lab, browser, pages: list) -> None:
+    if not pages or pages[-1].is_closed():
+        pages.append(browser.new_page(viewport={"width": 1280, "height": 900}))
+    page = pages[-1]
     try:
         notebook = Notebook(page, lab, path)
         notebook.run_code(AUDIT_FIGURES)
@@ -149,8 +161,11 @@ def test_notebook_in_jupyterlab(path: str, lab: Lab, browser) -> None:
         used = use_widgets(notebook)
         after = notebook.errors_shown()
         notebook.screenshot(SCREENSHOTS / path.replace("/", "_").replace(".ipynb", ".png"))
-    finally:
+        notebook.close()
+    except BaseException:
         page.close()
+        raise
+    finally:
         lab.shutdown_kernels()
     assert not found, "\n".join(found)
     assert not unlabelled, "figures without a title or axis labels:\n" + "\n".join(unlabelled)

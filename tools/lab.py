@@ -179,20 +179,34 @@ class Lab:
 
 
 class Notebook:
-    """One notebook open in JupyterLab in `page`."""
+    """One notebook open in JupyterLab in `page`. If the page already shows this JupyterLab,
+    the notebook opens there (as a learner opens the next lesson) instead of reloading it."""
 
     def __init__(self, page, lab: Lab, path: str, timeout: float = 300) -> None:
         self.page, self.path, self.timeout_ms = page, path, timeout * 1000
-        page.goto(lab.url(path))
+        if page.url.startswith(lab.base) and page.evaluate("() => !!window.jupyterapp"):
+            page.evaluate(
+                "async (path) => { await window.jupyterapp.commands.execute("
+                "'docmanager:open', {path}); }",
+                path,
+            )
+        else:
+            page.goto(lab.url(path))
         page.wait_for_function(
-            """() => {
+            """(path) => {
                 const panel = window.jupyterapp?.shell.currentWidget;
                 const kernel = panel?.sessionContext?.session?.kernel;
-                return panel?.content?.model && kernel?.status === 'idle';
+                return panel?.context?.path === path && panel.content.model
+                    && kernel?.status === 'idle';
             }""",
+            arg=path,
             timeout=self.timeout_ms,
         )
         self.panel = page.locator(PANEL)
+
+    def close(self) -> None:
+        """Close the notebook's tab without asking to save (the kernel keeps running)."""
+        self.page.evaluate("() => window.jupyterapp.shell.currentWidget.dispose()")
 
     def run_all(self) -> float:
         """Run All (as the Run menu does), wait until the kernel is idle and every output is
