@@ -1,15 +1,16 @@
 """Answer checks that say what went wrong, not just that something did.
 
 `check(step, answer, problem)` compares a learner's matrix with that step of the problem's trace.
-When it is wrong, the checker rebuilds the usual mistakes for that step (bias forgotten, ReLU
-forgotten, factor 2 missing, norms of rows instead of columns, ...) and names the one the answer
-matches; failing that, it says which samples (columns) or entries are off.
+When it is wrong, the checker tries the usual mistakes for that kind of step (the tables in
+`mistakes`: bias forgotten, ReLU mask forgotten, operands swapped, sparsity term left out, ...)
+and names the one the answer matches; failing that, it says which entries are off. Rows and
+columns are counted from 1, as on the sheets.
 """
 
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,25 +18,29 @@ import numpy as np
 from ._validate import ArrayLike, as_array
 from .display import number
 from .kl import bernoulli_kl
+from .mistakes import Suspect, suspects
 from .problems import AutoencoderProblem, SAEProblem
 from .scale import encoder_flops, sae_parameters
-from .steps import relu
 from .traces import Trace, autoencoder_trace, sae_trace
 
-TOLERANCE = 1e-6  # answers typed by hand: 0.66 for 0.66, 2.3333 is not 7/3
+# An entry is right when it is the exact value or that value to four decimals (2.3333 for 7/3).
+TOLERANCE = 0.5e-4 + 1e-9
 # Right and wrong: a symbol, its colour and a cell tint (Okabe–Ito blue and vermillion, which
 # colour-blind readers can tell apart); never the colour alone.
 RIGHT = ("✔", "#0072B2", "#dcebf7")
 WRONG = ("✘", "#D55E00", "#fbe3d6")
+SHOWN = 6  # wrong entries listed by name in a message
 
 
 @dataclass(frozen=True)
 class Feedback:
-    """The verdict on one answer. right: which entries are right (None when the shape is off)."""
+    """The verdict on one answer. right: which entries are right (None when the shape is off).
+    mistake: the key of the mistake diagnosed (e.g. "relu_backward.mask_forgotten"), if any."""
 
     correct: bool
     message: str
     right: np.ndarray | None = None
+    mistake: str | None = None
 
     def __bool__(self) -> bool:
         return self.correct
@@ -46,97 +51,6 @@ class Feedback:
     def _repr_html_(self) -> str:
         symbol, colour, _ = RIGHT if self.correct else WRONG
         return f"<div style='color:{colour}'><b>{symbol}</b> {html.escape(self.message)}</div>"
-
-
-Mistake = tuple[str, Callable[[np.ndarray], bool]]  # (what went wrong, does the answer show it?)
-
-
-def _gives(mistaken: ArrayLike) -> Callable[[np.ndarray], bool]:
-    """The answer is exactly what this mistake produces."""
-    return lambda given: _same(mistaken, given)
-
-
-def _linear_mistakes(trace: Trace, step: str) -> list[Mistake]:
-    W, A, _ = (np.asarray(trace[name], dtype=float) for name in trace.step(step).inputs)
-    found = [("You left out the bias: add b to every column of W times the input.", _gives(W @ A))]
-    if step != "X_hat":
-        found.append((
-            f"You applied the ReLU already: {step} is the linear part, before the ReLU "
-            "(the ReLU is the next step).",
-            _gives(relu(trace[step])),
-        ))  # fmt: skip
-    if step == "X_hat":
-        found.append((
-            "The output layer has no ReLU: the reconstruction may be negative, like the data.",
-            _gives(relu(trace[step])),
-        ))  # fmt: skip
-    return found
-
-
-def _loss_mistakes(trace: Trace, step: str) -> list[Mistake]:
-    X_hat, X = np.asarray(trace["X_hat"], float), np.asarray(trace["X"], float)
-    if step.startswith("d"):
-        return [
-            ("The factor 2 is missing: the derivative of (x' − x)² is 2 (x' − x).",
-             _gives(X_hat - X)),
-            ("The sign is flipped: the gradient is 2 (X' − X), prediction minus target.",
-             _gives(2 * (X - X_hat))),
-            ("You divided by the number of entries (a mean); the sheet sums the squared errors, "
-             "so there is nothing to divide by.", _gives(2 * (X_hat - X) / X.size)),
-        ]  # fmt: skip
-    return [
-        ("That is the mean of the squared errors; the sheet adds them up.",
-         _gives(((X_hat - X) ** 2).mean())),
-        ("Square each error before adding them up.", _gives((X_hat - X).sum() ** 2)),
-    ]  # fmt: skip
-
-
-def _norm_mistakes(trace: Trace) -> list[Mistake]:
-    W_dec = np.asarray(trace["W_dec"], dtype=float)
-    return [
-        ("Those are the lengths of the rows; each feature is a column of W_dec.",
-         _gives(np.sqrt((W_dec**2).sum(axis=1)))),
-        ("That is the L1 length (sum of |entries|); the decoder norm is the L2 length, "
-         "√(sum of squares).", _gives(np.abs(W_dec).sum(axis=0))),
-        ("Take the square root: the length is √(sum of squares).",
-         _gives((W_dec**2).sum(axis=0))),
-    ]  # fmt: skip
-
-
-def _l1_grad_mistakes(trace: Trace, step: str) -> list[Mistake]:
-    F, expected = np.asarray(trace["F"]), np.asarray(trace[step])
-    found = [
-        ("The gradient of |f| is +1 where f > 0 (times λ‖d_i‖ after step 8). −1 is the direction "
-         "a gradient step moves f, not the gradient.", _gives(-expected)),
-        ("A feature that is 0 gets gradient 0: zeros stay zero.",
-         lambda given: given.shape == F.shape
-         and _same(given[F > 0], expected[F > 0]) and bool(given[F == 0].any())),
-    ]  # fmt: skip
-    if step == "l1_grad":
-        found.append((
-            "Multiply each feature's row by λ times the length of its decoder column (step 4).",
-            _gives(np.sign(F)),
-        ))  # fmt: skip
-    return found
-
-
-def _mistakes(trace: Trace, step: str) -> list[Mistake]:
-    """The usual mistakes for one step, most specific first."""
-    formula = trace.step(step).formula
-    found: list[Mistake] = []
-    if step[0] in "Z" or step == "X_hat":
-        found += _linear_mistakes(trace, step)
-    elif "ReLU" in formula:
-        source = np.asarray(trace[trace.step(step).inputs[0]])
-        found.append((f"You forgot the ReLU: negative entries of {trace.step(step).inputs[0]} "
-                      "become 0.", _gives(source)))  # fmt: skip
-    elif step in ("loss", "mse_loss", "dX_hat"):
-        found += _loss_mistakes(trace, step)
-    elif step == "norms":
-        found += _norm_mistakes(trace)
-    elif step.startswith("l1_grad"):
-        found += _l1_grad_mistakes(trace, step)
-    return found
 
 
 def as_trace(problem: AutoencoderProblem | SAEProblem | Trace) -> Trace:
@@ -157,6 +71,11 @@ def _same(a: ArrayLike, b: ArrayLike) -> bool:
     return a.shape == b.shape and bool(np.allclose(a, b, rtol=0, atol=TOLERANCE))
 
 
+def _shows(suspect: Suspect, given: np.ndarray) -> bool:
+    answer = suspect.answer
+    return answer(given) if callable(answer) else _same(answer, given)
+
+
 def _shape_words(shape: tuple[int, ...]) -> str:
     if len(shape) < 2:
         return "a single number" if shape == () else f"{shape[0]} entries"
@@ -168,72 +87,123 @@ def check(
 ) -> Feedback:
     """Compare answer with step `step` of the problem's trace and say what, if anything, is wrong.
 
-    Entries within 1e-6 of the right value count as right.
+    Entries equal to the right value, or to it rounded to four decimals, count as right.
     """
     trace = as_trace(problem)
-    return compare(answer, trace[step], step, lambda: _mistakes(trace, step))
+    return compare(answer, trace[step], step, lambda: suspects(trace, step), axes=trace.axes(step))
 
 
 def compare(
     answer: ArrayLike,
     expected: ArrayLike,
     name: str = "the answer",
-    mistakes: Callable[[], list[Mistake]] = list,
+    mistakes: Callable[[], Iterable[Suspect]] = list,
+    axes: tuple[str, ...] = (),
 ) -> Feedback:
-    """Compare any answer with the expected array: right, transposed, wrong shape, one of the
-    given mistakes, or which samples and entries are off. Entries within 1e-6 count as right."""
+    """Compare any answer with the expected array: right, one of the given mistakes, rounded,
+    two slips at once (when no single slip fits and the doubles agree on the slip upstream),
+    transposed, the wrong shape, or which entries are off. axes names the rows and columns,
+    e.g. ("unit", "sample")."""
     expected = np.asarray(expected, dtype=float)
     given = as_array(answer, "answer")
     if expected.ndim == 1 and given.size == expected.size:
         given = given.reshape(expected.shape)  # a vector typed as a row or a column: same numbers
     right = None
     if given.shape == expected.shape:
-        right = np.isclose(given, expected, rtol=0, atol=TOLERANCE)
+        right = np.abs(given - expected) <= TOLERANCE
         if right.all():
             return Feedback(True, f"Correct: that is {name}.", right)
+    found = list(mistakes())
+    for suspect in (s for s in found if not s.double):
+        if _shows(suspect, given):
+            return Feedback(False, suspect.message, right, suspect.key)
+    rounded = "" if right is None else _rounded(given, expected, right)
+    if rounded:
+        return Feedback(False, rounded, right, "rounded")
+    doubles = [s for s in found if s.double and _shows(s, given)]
+    if doubles and len({s.key.split("+", 1)[1] for s in doubles}) == 1:  # one slip upstream
+        return Feedback(False, doubles[0].message, right, doubles[0].key)
     if given.ndim == 2 and _same(given.T, expected):
         return Feedback(False, "Transposed: your rows are the columns. On the sheet, columns are "
-                        "samples and a weight matrix is outputs x inputs.", right)  # fmt: skip
-    for message, shows in mistakes():
-        if shows(given):
-            return Feedback(False, message, right)
+                        "samples and a weight matrix is outputs x inputs.", right,
+                        "transposed")  # fmt: skip
     if _same(-expected, given) and expected.any():
         return Feedback(False, "The signs are flipped: every entry has the right size but the "
-                        "opposite sign.", right)  # fmt: skip
+                        "opposite sign.", right, "signs")  # fmt: skip
     if right is None:
         return Feedback(False, f"Wrong shape: {name} has {_shape_words(expected.shape)}; "
-                        f"your answer has {_shape_words(given.shape)}.")  # fmt: skip
-    return Feedback(False, _where(right, expected, given), right)
+                        f"your answer has {_shape_words(given.shape)}.", None,
+                        "shape")  # fmt: skip
+    return Feedback(False, _where(right, given, axes), right)
 
 
-def _where(right: np.ndarray, expected: np.ndarray, given: np.ndarray) -> str:
-    wrong = np.argwhere(~right)
-    if expected.ndim == 2:
-        columns = sorted({int(c) for _, c in wrong})
-        if len(columns) == 1 and expected.shape[1] > 1:
-            return (f"Column {columns[0] + 1} (sample {columns[0] + 1}) is wrong; "
-                    "the other columns are right. Redo that sample.")  # fmt: skip
+def _rounded(given: np.ndarray, expected: np.ndarray, right: np.ndarray) -> str:
+    """What to say when every wrong entry is the right value rounded or cut to 1-4 decimals."""
+    wrong = ~right
+    for decimals in (1, 2, 3, 4):
+        scale = 10.0**decimals
+        cut = [np.round(expected, decimals), np.trunc(expected * scale) / scale]
+        if any(np.allclose(given[wrong], c[wrong], rtol=0, atol=1e-9) for c in cut):
+            index = tuple(np.argwhere(wrong)[0])
+            plural = "s" if decimals > 1 else ""
+            return (
+                f"Rounded: you wrote {number(given[index])} where the exact value is "
+                f"{number(expected[index])}; that is the right value cut to {decimals} "
+                f"decimal{plural}. Type exact values: a fraction such as 7/3, or four decimals "
+                "(2.3333)."
+            )
+    return ""
+
+
+def place(index: tuple[int, ...], axes: tuple[str, ...]) -> str:
+    """Where an entry sits, counted from 1: "row 2 (unit 2), column 3 (sample 3)"."""
+    parts = []
+    for position, (what, i) in enumerate(zip(("row", "column"), index, strict=False)):
+        axis = f" ({axes[position]} {i + 1})" if position < len(axes) else ""
+        parts.append(f"{what} {i + 1}{axis}")
+    return ", ".join(parts)
+
+
+def _where(right: np.ndarray, given: np.ndarray, axes: tuple[str, ...]) -> str:
+    wrong = [tuple(int(i) for i in w) for w in np.argwhere(~right)]
     if len(wrong) == 1:
-        index = tuple(int(i) for i in wrong[0])
-        place = "" if expected.ndim == 0 else f" at row {index[0] + 1}" + (
-            f", column {index[1] + 1}" if expected.ndim == 2 else "")  # fmt: skip
-        return (f"One entry is off{place}: you wrote {number(given[index])}. "
-                "Check that one multiplication and sum again.")  # fmt: skip
-    return f"{len(wrong)} of {right.size} entries are off; the marked cells show which."
+        return (f"One entry is off: {place(wrong[0], axes)}, where you wrote "
+                f"{number(given[wrong[0]])}. Work that entry out again.")  # fmt: skip
+    if right.ndim == 2 and right.shape[1] > 1 and len(axes) == 2:
+        columns = sorted({c for _, c in wrong})
+        if len(columns) == 1 and axes[1] in ("sample", "token"):
+            c = columns[0] + 1
+            return (f"Column {c} ({axes[1]} {c}) is wrong; the other columns are right. "
+                    f"Redo that {axes[1]}.")  # fmt: skip
+        rows = sorted({r for r, _ in wrong})
+        if len(rows) == 1 and right.shape[0] > 1:
+            r = rows[0] + 1
+            return f"Row {r} ({axes[0]} {r}) is wrong; the other rows are right. Redo that row."
+    listed = "; ".join(f"{place(w, axes)}: you wrote {number(given[w])}" for w in wrong[:SHOWN])
+    more = f"; and {len(wrong) - SHOWN} more" if len(wrong) > SHOWN else ""
+    return f"{len(wrong)} of {right.size} entries are off: {listed}{more}."
+
+
+def _listed(kind: str, mistakes: list[tuple[str, ArrayLike]]) -> list[Suspect]:
+    """(message, what the mistake gives) pairs as suspects keyed kind.1, kind.2, ..."""
+    return [
+        Suspect(f"{kind}.{i}", message, np.asarray(gives, dtype=float))
+        for i, (message, gives) in enumerate(mistakes, start=1)
+    ]
 
 
 def check_kl(answer: ArrayLike, rho: float, rates: ArrayLike) -> Feedback:
     """Check KL(rho || r) for each rate r (lesson 07), naming the usual slips."""
     r = np.asarray(rates, dtype=float)
 
-    def mistakes() -> list[Mistake]:
-        return [
+    def mistakes() -> list[Suspect]:
+        return _listed("kl", [
             ("The two coins are swapped: that is KL(r || rho). The target rho comes first: "
              "rho log(rho / r) + (1 - rho) log((1 - rho) / (1 - r)).",
-             _gives(_kl_swapped(rho, r))),
+             (_kl_swapped(rho, r))),
             ("Only the first term: add (1 - rho) log((1 - rho) / (1 - r)), the 'does not fire' "
-             "side of the coin.", _gives(rho * np.log(rho / r))),
-        ]  # fmt: skip
+             "side of the coin.", (rho * np.log(rho / r))),
+        ])  # fmt: skip
 
     return compare(answer, bernoulli_kl(rho, r), "KL(rho || r) for each latent", mistakes)
 
@@ -253,13 +223,13 @@ def check_topk(answer: ArrayLike, Z: ArrayLike, k: int) -> Feedback:
     by_column = Z >= np.sort(Z, axis=0)[-k]
     by_row = Z >= np.sort(Z, axis=1)[:, [-k]]
 
-    def mistakes() -> list[Mistake]:
-        return [
+    def mistakes() -> list[Suspect]:
+        return _listed("topk", [
             ("Negative entries kept: TopK keeps the k largest *positive* pre-activations; a "
-             "negative one stays 0, as after a ReLU.", _gives(keep(by_column))),
+             "negative one stays 0, as after a ReLU.", (keep(by_column))),
             ("You kept the k largest of each row (latent). TopK works per sample: each column "
-             "keeps its own k largest.", _gives(keep(by_row & (Z > 0)))),
-        ]  # fmt: skip
+             "keeps its own k largest.", (keep(by_row & (Z > 0)))),
+        ])  # fmt: skip
 
     return compare(answer, keep(by_column & (Z > 0)), f"TopK(Z, {k})", mistakes)
 
@@ -269,15 +239,15 @@ def check_top_contexts(answer: ArrayLike, activations: ArrayLike, k: int) -> Fee
     a = np.asarray(activations, dtype=float)
     order = np.argsort(-a, kind="stable")
 
-    def mistakes() -> list[Mistake]:
-        return [
+    def mistakes() -> list[Suspect]:
+        return _listed("top_contexts", [
             ("Those are the k smallest: sort from the largest down (np.argsort(-a), or reverse "
-             "np.argsort(a)).", _gives(np.argsort(a, kind="stable")[:k])),
+             "np.argsort(a)).", (np.argsort(a, kind="stable")[:k])),
             ("Those are the activations themselves; return their indices, the positions where "
-             "they sit in the array.", _gives(a[order[:k]])),
+             "they sit in the array.", (a[order[:k]])),
             ("The right k tokens, but in increasing order: list the largest first.",
-             _gives(order[:k][::-1])),
-        ]  # fmt: skip
+             (order[:k][::-1])),
+        ])  # fmt: skip
 
     return compare(answer, order[:k], f"the top {k} tokens", mistakes)
 
@@ -288,15 +258,15 @@ def check_logit_effect(
     """Check W_U (gain * (d - mean d)) (lesson 08), naming the steps left out."""
     d, W_U, gain = (np.asarray(x, dtype=float) for x in (direction, W_U, gain))
 
-    def mistakes() -> list[Mistake]:
-        return [
+    def mistakes() -> list[Suspect]:
+        return _listed("logit_effect", [
             ("You left out the layer norm's gain: multiply (d - mean d) by gain, entry by "
-             "entry, before the unembedding.", _gives(W_U @ (d - d.mean()))),
+             "entry, before the unembedding.", (W_U @ (d - d.mean()))),
             ("You left out the centring: the layer norm subtracts the mean of d first.",
-             _gives(W_U @ (gain * d))),
+             (W_U @ (gain * d))),
             ("You left out both the centring and the gain: the unembedding reads the residual "
-             "stream after the final layer norm.", _gives(W_U @ d)),
-        ]  # fmt: skip
+             "stream after the final layer norm.", (W_U @ d)),
+        ])  # fmt: skip
 
     return compare(answer, W_U @ (gain * (d - d.mean())), "the logit effect", mistakes)
 
@@ -315,15 +285,15 @@ def check_steer(
     clamped[latent], added[latent] = value, f[latent] + value
     error = z - decode(f)
 
-    def mistakes() -> list[Mistake]:
-        return [
+    def mistakes() -> list[Suspect]:
+        return _listed("steer", [
             ("You left out the error term: add z - decode(f), what the SAE does not explain, "
-             "so that only the clamped feature changes.", _gives(decode(clamped))),
+             "so that only the clamped feature changes.", (decode(clamped))),
             (f"You added {value:g} to the feature; clamping sets it to {value:g}.",
-             _gives(decode(added) + error)),
+             (decode(added) + error)),
             ("You changed a row of z itself; change the feature in f, then decode.",
-             _gives(np.where(np.arange(z.shape[0])[:, None] == latent, value, z))),
-        ]  # fmt: skip
+             (np.where(np.arange(z.shape[0])[:, None] == latent, value, z))),
+        ])  # fmt: skip
 
     return compare(answer, decode(clamped) + error, "the steered activations", mistakes)
 
@@ -336,14 +306,14 @@ def check_feature_attribution(
     f, W_dec, readout = (np.asarray(x, dtype=float) for x in (f, W_dec, readout))
     gradient = W_dec.T @ readout
 
-    def mistakes() -> list[Mistake]:
-        return [
+    def mistakes() -> list[Suspect]:
+        return _listed("feature_attribution", [
             ("That is the gradient dm/df alone; multiply each entry by the feature's activation "
-             "f: attribution is gradient x activation.", _gives(gradient)),
+             "f: attribution is gradient x activation.", (gradient)),
             ("That is activation x the decoder column's length, not its effect on m: go through "
              "the readout, W_dec^T (w_runs - w_run).",
-             _gives(f * np.sqrt((W_dec**2).sum(axis=0)))),
-        ]  # fmt: skip
+             (f * np.sqrt((W_dec**2).sum(axis=0)))),
+        ])  # fmt: skip
 
     return compare(answer, f * gradient, "each feature's attribution", mistakes)
 
@@ -351,13 +321,13 @@ def check_feature_attribution(
 def check_sae_parameters(answer: float, d: int, m: int) -> Feedback:
     """Check the number of parameters of an SAE of width d with m latents (lesson 11)."""
 
-    def mistakes() -> list[Mistake]:
-        return [
+    def mistakes() -> list[Suspect]:
+        return _listed("sae_parameters", [
             ("You left out the two bias vectors: b_enc has m numbers and b_dec has d.",
-             _gives(2 * m * d)),
+             (2 * m * d)),
             ("Only one matrix: the encoder (m x d) and the decoder (d x m) are separate.",
-             _gives(m * d + m + d)),
-        ]  # fmt: skip
+             (m * d + m + d)),
+        ])  # fmt: skip
 
     return compare(answer, sae_parameters(d, m), "the parameter count", mistakes)
 
@@ -365,10 +335,10 @@ def check_sae_parameters(answer: float, d: int, m: int) -> Feedback:
 def check_encoder_flops(answer: float, d: int, m: int) -> Feedback:
     """Check the FLOPs to encode one token (lesson 11)."""
 
-    def mistakes() -> list[Mistake]:
-        return [
+    def mistakes() -> list[Suspect]:
+        return _listed("encoder_flops", [
             ("You counted a multiply-add as one operation; it is two FLOPs (a multiply and an "
-             "add).", _gives(m * d)),
-        ]  # fmt: skip
+             "add).", (m * d)),
+        ])  # fmt: skip
 
     return compare(answer, encoder_flops(d, m), "the encoder's FLOPs per token", mistakes)

@@ -23,6 +23,11 @@ if TYPE_CHECKING:
 
 Value = np.ndarray | float
 
+# What the rows and columns of each matrix are, as the grids and messages name them.
+DATA, HIDDEN, WEIGHT = ("feature", "sample"), ("unit", "sample"), ("output", "input")
+TOKENS, FEATURES = ("dim", "token"), ("feature", "token")
+ENCODER, DECODER = ("feature", "dim"), ("dim", "feature")
+
 
 @dataclass(frozen=True)
 class Step:
@@ -33,6 +38,9 @@ class Step:
     product, for a matrix product, names its operands as written by hand: (left, top) or
     (left, top, bias), "ᵀ" marking a transpose; a worksheet puts left beside the result, top
     above it, and a bias as an extra column of left (the bias trick).
+    kind says what the step computes from its inputs (kinds.KINDS: "linear", "relu_backward",
+    ...), the inputs being read in the order of the kind's roles.
+    axes says what the output's rows and columns are ("unit", "sample"); () for a number.
     """
 
     name: str
@@ -42,15 +50,31 @@ class Step:
     output: Value
     mask: np.ndarray | None = None
     product: tuple[str, ...] = ()
+    kind: str = ""
+    axes: tuple[str, ...] = ()
 
 
 class Trace:
     """Given matrices plus an ordered list of steps, looked up by name."""
 
-    def __init__(self, title: str, given: dict[str, Value], steps: list[Step]) -> None:
+    def __init__(
+        self,
+        title: str,
+        given: dict[str, Value],
+        steps: list[Step],
+        axes: dict[str, tuple[str, ...]] | None = None,
+    ) -> None:
+        """axes: what the rows and columns of each given matrix are (steps carry their own)."""
         self.title = title
         self.given = dict(given)
         self._steps = {step.name: step for step in steps}
+        self._axes = dict(axes or {})
+
+    def axes(self, name: str) -> tuple[str, ...]:
+        """What the rows and columns of a value are, e.g. ("unit", "sample"); () for a number."""
+        if name in self._steps:
+            return self._steps[name].axes
+        return self._axes.get(name, ())
 
     @property
     def names(self) -> list[str]:
@@ -104,8 +128,10 @@ def autoencoder_trace(problem: AutoencoderProblem) -> Trace:
     """
     X, layers, n = problem.X, problem.layers, len(problem.layers)
     given: dict[str, Value] = {"X": X}
+    axes = {"X": DATA}
     for k, (W, b) in enumerate(layers, start=1):
         given[f"W{k}"], given[f"b{k}"] = W, b
+        axes[f"W{k}"], axes[f"b{k}"] = WEIGHT, WEIGHT[:1]
     given["lr"] = problem.lr
     steps: list[Step] = []
     add = steps.append
@@ -114,18 +140,31 @@ def autoencoder_trace(problem: AutoencoderProblem) -> Trace:
     previous = "X"
     for k, (W, b) in enumerate(layers, start=1):
         Z = linear(W, b, values[previous])
+        operands = (f"W{k}", previous, f"b{k}")
         if k < n:
             add(
                 Step(
                     f"Z{k}",
                     f"Layer {k}: linear",
                     f"Z{k} = W{k} {previous} + b{k}",
-                    (f"W{k}", previous, f"b{k}"),
+                    operands,
                     Z,
-                    product=(f"W{k}", previous, f"b{k}"),
+                    product=operands,
+                    kind="linear",
+                    axes=HIDDEN,
                 )
             )
-            add(Step(f"H{k}", f"Layer {k}: ReLU", f"H{k} = ReLU(Z{k})", (f"Z{k}",), relu(Z)))
+            add(
+                Step(
+                    f"H{k}",
+                    f"Layer {k}: ReLU",
+                    f"H{k} = ReLU(Z{k})",
+                    (f"Z{k}",),
+                    relu(Z),
+                    kind="relu",
+                    axes=HIDDEN,
+                )
+            )
             previous = f"H{k}"
             values[f"Z{k}"], values[previous] = Z, relu(Z)
         else:
@@ -134,15 +173,22 @@ def autoencoder_trace(problem: AutoencoderProblem) -> Trace:
                     "X_hat",
                     f"Layer {k}: linear, the reconstruction X'",
                     f"X' = W{k} {previous} + b{k}",
-                    (f"W{k}", previous, f"b{k}"),
+                    operands,
                     Z,
-                    product=(f"W{k}", previous, f"b{k}"),
+                    product=operands,
+                    kind="output",
+                    axes=DATA,
                 )
             )
     X_hat = steps[-1].output
     add(
         Step(
-            "loss", "Loss: sum of squared errors", "L = Σ (X' − X)²", ("X_hat", "X"), mse(X_hat, X)
+            "loss",
+            "Loss: sum of squared errors",
+            "L = Σ (X' − X)²",
+            ("X_hat", "X"),
+            mse(X_hat, X),
+            kind="sum_squares",
         )
     )
     add(
@@ -152,6 +198,8 @@ def autoencoder_trace(problem: AutoencoderProblem) -> Trace:
             "dX' = ∂L/∂X' = 2 (X' − X)",
             ("X_hat", "X"),
             mse_grad(X_hat, X),
+            kind="mse_grad",
+            axes=DATA,
         )
     )
 
@@ -170,6 +218,8 @@ def autoencoder_trace(problem: AutoencoderProblem) -> Trace:
                 (grad_name, below),
                 dW,
                 product=(grad_name, f"{below}ᵀ"),
+                kind="weight_grad",
+                axes=WEIGHT,
             )
         )
         add(
@@ -179,6 +229,8 @@ def autoencoder_trace(problem: AutoencoderProblem) -> Trace:
                 f"db{k} = {shown} summed over samples",
                 (grad_name,),
                 db,
+                kind="bias_grad",
+                axes=WEIGHT[:1],
             )
         )
         grads[f"W{k}"], grads[f"b{k}"] = dW, db
@@ -191,6 +243,8 @@ def autoencoder_trace(problem: AutoencoderProblem) -> Trace:
                     (f"W{k}", grad_name),
                     d_below,
                     product=(f"W{k}ᵀ", grad_name),
+                    kind="input_grad",
+                    axes=HIDDEN,
                 )
             )
             grad = relu_backward(d_below, values[f"Z{k - 1}"])
@@ -202,6 +256,8 @@ def autoencoder_trace(problem: AutoencoderProblem) -> Trace:
                     f"dZ{k - 1} = dH{k - 1} where Z{k - 1} > 0, else 0",
                     (f"dH{k - 1}", f"Z{k - 1}"),
                     grad,
+                    kind="relu_backward",
+                    axes=HIDDEN,
                 )
             )
 
@@ -215,9 +271,11 @@ def autoencoder_trace(problem: AutoencoderProblem) -> Trace:
                 f"new {name} = {name} − lr · d{name}  (lr = {problem.lr:g})",
                 (name, f"d{name}"),
                 new[name],
+                kind="update",
+                axes=axes[name],
             )
         )
-    return Trace(f"Autoencoder {_sizes(problem)}", given, steps)
+    return Trace(f"Autoencoder {_sizes(problem)}", given, steps, axes)
 
 
 def sae_trace(problem: SAEProblem) -> Trace:
@@ -234,6 +292,13 @@ def sae_trace(problem: SAEProblem) -> Trace:
         "b_dec": p.b_dec,
         "lam": p.lam,
         "lr": p.lr,
+    }
+    axes = {
+        "X": TOKENS,
+        "W_enc": ENCODER,
+        "b_enc": ("feature",),
+        "W_dec": DECODER,
+        "b_dec": ("dim",),
     }
     Z = linear(p.W_enc, p.b_enc, p.X)
     F = relu(Z)
@@ -257,8 +322,10 @@ def sae_trace(problem: SAEProblem) -> Trace:
             ("W_enc", "X", "b_enc"),
             Z,
             product=("W_enc", "X", "b_enc"),
+            kind="linear",
+            axes=FEATURES,
         ),
-        Step("F", "[2] Encoder: ReLU", "F = ReLU(Z)", ("Z",), F),
+        Step("F", "[2] Encoder: ReLU", "F = ReLU(Z)", ("Z",), F, kind="relu", axes=FEATURES),
         Step(
             "X_hat",
             "[3] Decoder: reconstruction",
@@ -266,6 +333,8 @@ def sae_trace(problem: SAEProblem) -> Trace:
             ("W_dec", "F", "b_dec"),
             X_hat,
             product=("W_dec", "F", "b_dec"),
+            kind="output",
+            axes=TOKENS,
         ),
         Step(
             "norms",
@@ -273,6 +342,8 @@ def sae_trace(problem: SAEProblem) -> Trace:
             "‖d_i‖ = √(Σ_j W_dec[j, i]²), one per feature (column)",
             ("W_dec",),
             decoder_norms(p.W_dec),
+            kind="norms",
+            axes=("feature",),
         ),
         Step(
             "l1_loss",
@@ -280,6 +351,7 @@ def sae_trace(problem: SAEProblem) -> Trace:
             "L1 = λ Σ_i ‖d_i‖ Σ_n F[i, n]",
             ("F", "norms", "lam"),
             l1_loss(F, p.W_dec, p.lam),
+            kind="l1_loss",
         ),
         Step(
             "l1_grad_pos",
@@ -288,6 +360,8 @@ def sae_trace(problem: SAEProblem) -> Trace:
             ("F",),
             sign,
             mask=F > 0,
+            kind="sign",
+            axes=FEATURES,
         ),
         Step(
             "l1_grad_zeros",
@@ -295,6 +369,8 @@ def sae_trace(problem: SAEProblem) -> Trace:
             "∂|f|/∂f = 0 where f = 0",
             ("l1_grad_pos",),
             sign,
+            kind="sign",
+            axes=FEATURES,
         ),
         Step(
             "l1_grad",
@@ -302,6 +378,8 @@ def sae_trace(problem: SAEProblem) -> Trace:
             "∂L1/∂F[i, n] = λ ‖d_i‖ · ∂|f|/∂f",
             ("l1_grad_zeros", "norms", "lam"),
             d_l1,
+            kind="l1_grad",
+            axes=FEATURES,
         ),
         Step(
             "mse_loss",
@@ -309,6 +387,7 @@ def sae_trace(problem: SAEProblem) -> Trace:
             "L_mse = Σ (X' − X)²",
             ("X_hat", "X"),
             mse(X_hat, p.X),
+            kind="sum_squares",
         ),
         Step(
             "dX_hat",
@@ -316,6 +395,8 @@ def sae_trace(problem: SAEProblem) -> Trace:
             "dX' = ∂L_mse/∂X' = 2 (X' − X)",
             ("X_hat", "X"),
             dX_hat,
+            kind="mse_grad",
+            axes=TOKENS,
         ),
         Step(
             "loss",
@@ -323,6 +404,7 @@ def sae_trace(problem: SAEProblem) -> Trace:
             "L = L_mse + L1",
             ("mse_loss", "l1_loss"),
             mse(X_hat, p.X) + l1_loss(F, p.W_dec, p.lam),
+            kind="total",
         ),
         Step(
             "dF",
@@ -331,8 +413,18 @@ def sae_trace(problem: SAEProblem) -> Trace:
             ("W_dec", "dX_hat", "l1_grad"),
             dF,
             product=("W_decᵀ", "dX_hat"),
+            kind="dF",
+            axes=FEATURES,
         ),
-        Step("dZ", "Back through the ReLU", "dZ = dF where Z > 0, else 0", ("dF", "Z"), dZ),
+        Step(
+            "dZ",
+            "Back through the ReLU",
+            "dZ = dF where Z > 0, else 0",
+            ("dF", "Z"),
+            dZ,
+            kind="relu_backward",
+            axes=FEATURES,
+        ),
         Step(
             "dW_enc",
             "Encoder weight gradient",
@@ -340,29 +432,45 @@ def sae_trace(problem: SAEProblem) -> Trace:
             ("dZ", "X"),
             dW_enc,
             product=("dZ", "Xᵀ"),
+            kind="weight_grad",
+            axes=ENCODER,
         ),
-        Step("db_enc", "Encoder bias gradient", "db_enc = dZ summed over tokens", ("dZ",), db_enc),
+        Step(
+            "db_enc",
+            "Encoder bias gradient",
+            "db_enc = dZ summed over tokens",
+            ("dZ",),
+            db_enc,
+            kind="bias_grad",
+            axes=("feature",),
+        ),
         Step(
             "dW_dec_mse",
             "Decoder weight gradient: reconstruction part",
-            "reconstruction part = dX' Fᵀ",
+            "dW_dec_mse = dX' Fᵀ",
             ("dX_hat", "F"),
             dW_dec_mse,
             product=("dX_hat", "Fᵀ"),
+            kind="weight_grad",
+            axes=DECODER,
         ),
         Step(
             "dW_dec_l1",
             "Decoder weight gradient: sparsity part",
-            "sparsity part, column i = λ (Σ_n F[i, n]) d_i / ‖d_i‖",
+            "dW_dec_l1, column i = λ (Σ_n F[i, n]) d_i / ‖d_i‖",
             ("F", "W_dec", "norms", "lam"),
             dW_dec_l1,
+            kind="decoder_penalty_grad",
+            axes=DECODER,
         ),
         Step(
             "dW_dec",
             "Decoder weight gradient",
-            "dW_dec = reconstruction part + sparsity part",
+            "dW_dec = dW_dec_mse + dW_dec_l1",
             ("dW_dec_mse", "dW_dec_l1"),
             grads["W_dec"],
+            kind="sum_parts",
+            axes=DECODER,
         ),
         Step(
             "db_dec",
@@ -370,6 +478,8 @@ def sae_trace(problem: SAEProblem) -> Trace:
             "db_dec = dX' summed over tokens",
             ("dX_hat",),
             db_dec,
+            kind="bias_grad",
+            axes=("dim",),
         ),
     ]
     for name in grads:
@@ -380,11 +490,16 @@ def sae_trace(problem: SAEProblem) -> Trace:
                 f"new {name} = {name} − lr · d{name}  (lr = {p.lr:g})",
                 (name, f"d{name}"),
                 new[name],
+                kind="update",
+                axes=axes[name],
             )
         )
     d, n = p.X.shape
     return Trace(
-        f"Sparse autoencoder: {n} tokens of {d}-D -> {p.W_enc.shape[0]} features", given, steps
+        f"Sparse autoencoder: {n} tokens of {d}-D -> {p.W_enc.shape[0]} features",
+        given,
+        steps,
+        axes,
     )
 
 

@@ -6,6 +6,7 @@ Right and wrong are shown by a symbol (✔ / ✘) as well as a colour (checks.RI
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable, Sequence
 from fractions import Fraction
 from typing import Any
@@ -15,6 +16,8 @@ import numpy as np
 
 from . import display
 from .checks import RIGHT, WRONG, Feedback, as_trace, check
+from .explain import HINT_LEVELS, explain, hint
+from .kinds import label
 from .problems import AutoencoderProblem, SAEProblem
 from .traces import Trace
 
@@ -33,7 +36,9 @@ def parse_number(text: str) -> float:
 class MatrixEntry:
     """Type your answer for one step of a problem, cell by cell, then press Check.
 
-    Each cell is marked ✔ or ✘ and the message under the grid says what went wrong.
+    Rows and columns are labelled (unit 1, sample 2, ...). Each cell is marked ✔ or ✘ and the
+    message under the grid says what went wrong; a wrong entry can be worked out with the
+    problem's own numbers, and Hint gives hints in steps, the last one the answer.
     """
 
     def __init__(self, step: str, problem: AutoencoderProblem | SAEProblem | Trace) -> None:
@@ -42,24 +47,68 @@ class MatrixEntry:
         info = self.trace.step(step)
         shape = display.cells(info.output)  # the grid as the sheet draws it
         self.rows, self.columns = len(shape), len(shape[0])
+        axes = self.trace.axes(step)
         self.cells = [
-            [widgets.Text(placeholder="?", layout=widgets.Layout(width="4.5em"))
-             for _ in range(self.columns)]
+            [
+                widgets.Text(placeholder="?", layout=widgets.Layout(width="4.5em"))
+                for _ in range(self.columns)
+            ]
             for _ in range(self.rows)
-        ]  # fmt: skip
+        ]
         self.marks = [
             [widgets.HTML("&nbsp;") for _ in range(self.columns)] for _ in range(self.rows)
         ]
         self.button = widgets.Button(description="Check", button_style="primary", icon="check")
         self.button.on_click(lambda _: self.check())
+        self.hint_button = widgets.Button(description="Hint", icon="lightbulb-o")
+        self.hint_button.on_click(lambda _: self.next_hint())
+        self.hint_level = 0
+        self.hints = widgets.HTML()
         self.feedback = widgets.HTML()
+        self.wrong_entries = widgets.Dropdown(
+            description="Work out", options=[("an entry you got wrong", None)], value=None
+        )
+        self.wrong_entries.observe(lambda _: self.show_worked(), names="value")
+        self.wrong_entries.layout.display = "none"
+        self.worked = widgets.HTML()
+        self.labels = (_labels(axes, 0, self.rows), _labels(axes, 1, self.columns))
+        header = [widgets.HTML("")] + [_label(text) for text in self.labels[1]]
+        body = [
+            item
+            for r in range(self.rows)
+            for item in [_label(self.labels[0][r])]
+            + [widgets.HBox([self.cells[r][c], self.marks[r][c]]) for c in range(self.columns)]
+        ]
         grid = widgets.GridBox(
-            [widgets.HBox([cell, mark]) for row in zip(self.cells, self.marks, strict=True)
-             for cell, mark in zip(*row, strict=True)],
-            layout=widgets.Layout(grid_template_columns=f"repeat({self.columns}, max-content)"),
-        )  # fmt: skip
-        heading = widgets.HTML(f"<b>{info.title}</b>: <code>{info.formula}</code>")
-        self.widget = widgets.VBox([heading, grid, self.button, self.feedback])
+            (header if any(self.labels[1]) else []) + body,
+            layout=widgets.Layout(
+                grid_template_columns=f"max-content repeat({self.columns}, max-content)"
+            ),
+        )
+        size = (
+            "a single number"
+            if not axes
+            else (
+                f"{self.rows} x {self.columns}: a row per {axes[0]}, a column per {axes[1]}"
+                if len(axes) == 2
+                else f"{self.rows} entries, one per {axes[0]}"
+            )
+        )
+        heading = widgets.HTML(
+            f"<b>{html.escape(info.title)}</b>: <code>{html.escape(info.formula)}</code>"
+            f"<br><small>{html.escape(label(step))} is {size}.</small>"
+        )
+        self.widget = widgets.VBox(
+            [
+                heading,
+                grid,
+                widgets.HBox([self.button, self.hint_button]),
+                self.feedback,
+                self.wrong_entries,
+                self.worked,
+                self.hints,
+            ]
+        )
 
     def fill(self, values: np.ndarray | list) -> None:
         """Type values into the grid (what a learner does by hand; handy in tests and demos)."""
@@ -83,21 +132,87 @@ class MatrixEntry:
         try:
             answer = self.answer()
         except ValueError as error:
+            self._mark(None)
             self.feedback.value = f"<span style='color:{WRONG[1]}'>{error}</span>"
             return None
         result = check(self.step, answer, self.trace)
         right = result.right.reshape(self.rows, self.columns) if result.right is not None else None
-        for r in range(self.rows):
-            for c in range(self.columns):
-                ok = result.correct if right is None else bool(right[r, c])
-                symbol, colour, background = RIGHT if ok else WRONG
-                self.cells[r][c].style.background = background
-                self.marks[r][c].value = f"<span style='color:{colour}'>{symbol}</span>"
+        self._mark(np.full((self.rows, self.columns), result.correct) if right is None else right)
         self.feedback.value = result._repr_html_()
         return result
 
+    def _mark(self, right: np.ndarray | None) -> None:
+        """Mark each cell right or wrong (None: clear the marks), and list the wrong ones."""
+        for r in range(self.rows):
+            for c in range(self.columns):
+                if right is None:
+                    self.cells[r][c].style.background = ""
+                    self.marks[r][c].value = "&nbsp;"
+                    continue
+                symbol, colour, background = RIGHT if right[r, c] else WRONG
+                self.cells[r][c].style.background = background
+                self.marks[r][c].value = f"<span style='color:{colour}'>{symbol}</span>"
+        wrong = [] if right is None else [tuple(int(i) for i in w) for w in np.argwhere(~right)]
+        if len(np.shape(self.trace[self.step])) == 0:
+            wrong = []  # a single number: working it out is the whole answer (see Hint)
+        self.wrong_entries.options = [("an entry you got wrong", None)] + [
+            (self._where(r, c), (r + 1, c + 1)) for r, c in wrong
+        ]
+        self.wrong_entries.value = None
+        self.wrong_entries.layout.display = None if wrong else "none"
+        self.worked.value = ""
+
+    def _where(self, r: int, c: int) -> str:
+        row, column = self.labels[0][r], self.labels[1][c]
+        return (
+            f"row {r + 1}"
+            + (f" ({row})" if row else "")
+            + (f", column {c + 1} ({column})" if self.columns > 1 else "")
+        )
+
+    def show_worked(self) -> None:
+        """Work out the chosen wrong entry with the problem's numbers."""
+        if self.wrong_entries.value is None:
+            self.worked.value = ""
+            return
+        row, col = self.wrong_entries.value
+        worked = explain(self.step, self.trace, row, col)
+        self.worked.value = (
+            f"<div style='font-family:monospace;white-space:pre-wrap;margin:4px 0'>"
+            f"{html.escape(str(worked))}</div>"
+        )
+
+    def next_hint(self) -> None:
+        """Show the next hint: the rule in words, the shapes, one entry, then the answer."""
+        self.hint_level = min(self.hint_level + 1, HINT_LEVELS)
+        items = "".join(
+            f"<li style='white-space:pre-wrap'>{html.escape(hint(self.step, self.trace, k))}</li>"
+            for k in range(1, self.hint_level + 1)
+        )
+        self.hints.value = f"<ol style='margin:4px 0'>{items}</ol>"
+        last = self.hint_level == HINT_LEVELS
+        self.hint_button.description = (
+            "No more hints"
+            if last
+            else "Show the answer"
+            if self.hint_level == HINT_LEVELS - 1
+            else f"Hint {self.hint_level + 1} of {HINT_LEVELS}"
+        )
+        self.hint_button.disabled = last
+
     def _repr_mimebundle_(self, **kwargs):
         return self.widget._repr_mimebundle_(**kwargs)
+
+
+def _labels(axes: tuple[str, ...], position: int, count: int) -> list[str]:
+    """ "unit 1", "unit 2", ... for a grid's rows (position 0) or columns (1); "" if unnamed."""
+    if position >= len(axes):
+        return [""] * count
+    return [f"{axes[position]} {k + 1}" for k in range(count)]
+
+
+def _label(text: str) -> widgets.HTML:
+    return widgets.HTML(f"<small style='color:#444'>{html.escape(text)}</small>")
 
 
 class TraceViewer:

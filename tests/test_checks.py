@@ -22,9 +22,24 @@ def test_the_right_answer_is_called_right(step: str, problem) -> None:
     assert feedback and feedback.message == f"Correct: that is {step}."
 
 
-def test_answers_as_nested_lists_and_rounded_decimals() -> None:
+def test_right_answers_as_lists_ints_and_negative_zero() -> None:
     assert check("Z1", ae["Z1"].tolist(), AE)
-    assert check("W_dec_new", np.round(sae["W_dec_new"], 4), SAE) is not None
+    assert check("Z1", ae["Z1"].astype(int), AE)
+    assert check("H1", [[-0.0 if v == 0 else v for v in row] for row in ae["H1"].tolist()], AE)
+    assert check("norms", [[v] for v in sae["norms"]], SAE)  # a vector typed as a column
+
+
+def test_four_decimals_count_as_right_fewer_say_rounded() -> None:
+    problem = hc.sae_problem(2)  # its decoder gradient has thirds
+    exact = hc.sae_trace(problem)["dW_dec_l1"]
+    assert any(abs(v * 3 - round(v * 3)) < 1e-9 and v != round(v) for v in exact.flat)
+    assert check("dW_dec_l1", np.round(exact, 4), problem)
+    for decimals in (1, 2, 3):
+        feedback = check("dW_dec_l1", np.round(exact, decimals), problem)
+        assert feedback.mistake == "rounded" and "7/3" in feedback.message, feedback
+        assert f"cut to {decimals} decimal" in feedback.message
+    cut = np.trunc(exact * 1e4) / 1e4  # 2.6666 for 8/3: cut off, not rounded
+    assert check("dW_dec_l1", cut, problem).mistake == "rounded"
 
 
 def message(step: str, answer, problem) -> str:
@@ -91,14 +106,32 @@ def test_squared_the_sum_instead_of_summing_squares() -> None:
 def test_one_sample_wrong() -> None:
     answer = ae["Z2"].copy()
     answer[:, 2] += [1, -1]
-    assert message("Z2", answer, AE).startswith("Column 3 (sample 3) is wrong")
+    assert message("Z2", answer, AE) == (
+        "Column 3 (sample 3) is wrong; the other columns are right. Redo that sample."
+    )
 
 
-def test_one_entry_wrong() -> None:
+def test_columns_that_are_not_samples_are_not_called_samples() -> None:
+    answer = ae["dW2"].copy()  # 2 outputs x 3 inputs: its columns are inputs
+    answer[:, 1] += 1
+    assert "sample" not in message("dW2", answer, AE)
+    answer = ae["dW1"].copy()
+    answer[0] += 1
+    assert message("dW1", answer, AE) == (
+        "Row 1 (output 1) is wrong; the other rows are right. Redo that row."
+    )
+
+
+def test_one_entry_wrong_is_named_by_row_and_column() -> None:
     answer = sae["norms"].copy()
     answer[4] = 7
     assert message("norms", answer, SAE) == (
-        "One entry is off at row 5: you wrote 7. Check that one multiplication and sum again."
+        "One entry is off: row 5 (feature 5), where you wrote 7. Work that entry out again."
+    )
+    answer = ae["Z1"].copy()  # a grid with several columns
+    answer[1, 2] += 5
+    assert message("Z1", answer, AE).startswith(
+        "One entry is off: row 2 (unit 2), column 3 (sample 3), where you wrote"
     )
 
 
@@ -133,9 +166,12 @@ def test_all_signs_flipped() -> None:
     assert "signs are flipped" in message("dW_enc", -sae["dW_enc"], SAE)
 
 
-def test_many_entries_wrong_points_at_the_cells() -> None:
+def test_many_entries_wrong_are_listed() -> None:
     feedback = check("dW1", np.zeros((3, 4)) + 100, AE)
-    assert feedback.message == "12 of 12 entries are off; the marked cells show which."
+    assert feedback.message.startswith(
+        "12 of 12 entries are off: row 1 (output 1), column 1 (input 1): you wrote 100; "
+    )
+    assert feedback.message.endswith("; and 6 more.")
     assert feedback.right is not None and not feedback.right.any()
 
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pytest
 
 import handcalc as hc
+from handcalc.display import matrix_text
+from handcalc.explain import HINT_LEVELS
 from handcalc.widgets import RIGHT, WRONG, MatrixEntry, TraceViewer, parse_number
 
 SAE = hc.sae_problem()
@@ -54,6 +58,59 @@ def test_empty_or_garbled_cell_is_named() -> None:
     entry.cells[1][2].value = "x"
     assert entry.check() is None
     assert "Row 2, column 3 'x' is not a number" in entry.feedback.value
+
+
+def test_input_error_clears_the_old_marks() -> None:
+    entry = MatrixEntry("Z", SAE)
+    entry.fill(hc.sae_trace(SAE)["Z"])
+    assert entry.check()
+    entry.cells[0][0].value = "1,"
+    assert entry.check() is None
+    assert not any(RIGHT[0] in m.value or WRONG[0] in m.value for row in entry.marks for m in row)
+
+
+def test_rows_and_columns_are_labelled() -> None:
+    entry = MatrixEntry("dW_dec_l1", SAE)
+    assert entry.labels == ([f"dim {r}" for r in (1, 2, 3)], [f"feature {c}" for c in range(1, 7)])
+    assert "3 x 6: a row per dim, a column per feature" in entry.widget.children[0].value
+    entry = MatrixEntry("db4", hc.autoencoder_problem())
+    assert entry.labels == ([f"output {r}" for r in (1, 2, 3, 4)], [""])
+    assert "4 entries, one per output" in entry.widget.children[0].value
+
+
+def test_a_wrong_entry_can_be_worked_out() -> None:
+    problem = hc.autoencoder_problem(3)
+    trace = hc.autoencoder_trace(problem)
+    entry = MatrixEntry("dW4", problem)
+    assert entry.wrong_entries.layout.display == "none"  # nothing checked yet
+    answer = trace["dW4"].copy()
+    answer[1, 2] += 1
+    entry.fill(answer)
+    entry.check()
+    assert entry.wrong_entries.layout.display is None
+    labels = [text for text, _ in entry.wrong_entries.options[1:]]
+    assert labels == ["row 2 (output 2), column 3 (input 3)"]
+    entry.wrong_entries.value = (2, 3)
+    worked = str(hc.explain("dW4", problem, 2, 3))
+    assert html.escape(worked) in entry.worked.value
+    assert matrix_text(trace["dW4"]) not in entry.worked.value  # that entry, not the answer
+    entry.fill(trace["dW4"])
+    entry.check()
+    assert entry.wrong_entries.layout.display == "none" and entry.worked.value == ""
+
+
+def test_hints_come_one_at_a_time_and_the_answer_last() -> None:
+    problem = hc.autoencoder_problem(3)
+    entry = MatrixEntry("dZ3", problem)
+    answer = matrix_text(hc.autoencoder_trace(problem)["dZ3"])
+    seen = []
+    for level in range(1, HINT_LEVELS + 1):
+        assert not entry.hint_button.disabled
+        entry.hint_button.click()
+        assert entry.hints.value.count("<li") == level
+        seen.append(html.escape(answer) in entry.hints.value)
+    assert seen == [False] * (HINT_LEVELS - 1) + [True]
+    assert entry.hint_button.disabled
 
 
 def test_vectors_are_typed_as_a_column() -> None:
