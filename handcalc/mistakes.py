@@ -72,24 +72,15 @@ def _other_masks(v: Operands) -> list[str]:
     ]
 
 
-def _other_gradients(v: Operands) -> list[str]:
-    """The gradients of the other parameters, when they have this parameter's shape."""
+def _others_updated(v: Operands, role: str) -> list[str]:
+    """The other parameters (role "P") or their gradients ("G") with this one's shape."""
+    position = ("P", "G").index(role)
     return [
-        s.inputs[1]
+        s.inputs[position]
         for s in v.trace
         if s.kind == "update"
-        and s.inputs[1] != v.names["G"]
-        and np.shape(v.trace[s.inputs[1]]) == v.G.shape
-    ]
-
-
-def _other_parameters(v: Operands) -> list[str]:
-    return [
-        s.inputs[0]
-        for s in v.trace
-        if s.kind == "update"
-        and s.inputs[0] != v.names["P"]
-        and np.shape(v.trace[s.inputs[0]]) == v.P.shape
+        and s.inputs[position] != v.names[role]
+        and np.shape(v.trace[s.inputs[position]]) == getattr(v, role).shape
     ]
 
 
@@ -329,13 +320,13 @@ TABLES: dict[str, list[Mistake]] = {
             "You used {other}, another parameter's gradient; {P} moves against its own "
             "gradient, {G}.",
             lambda v, other: v.P - v.lr * v.value(other),
-            others=_other_gradients,
+            others=lambda v: _others_updated(v, "G"),
         ),
         Mistake(
             "other_parameter",
             "You updated {other}; this step updates {P}: new {P} = {P} − lr · {G}.",
             lambda v, other: v.value(other) - v.lr * v.G,
-            others=_other_parameters,
+            others=lambda v: _others_updated(v, "P"),
         ),
     ],
     "norms": [
