@@ -112,3 +112,24 @@ def test_hints_say_the_rule_the_shapes_then_one_entry() -> None:
     assert hint("loss", problem, 3).endswith("Now add it up.")
     with pytest.raises(ValueError, match="level must be 1 to 4"):
         hint("dW4", problem, 5)
+
+
+def test_each_weight_gradient_entry_is_the_slope_of_the_loss() -> None:
+    """Lesson 03's claim: nudging W4[i, j] changes the loss at the rate dW4[i, j] (any layer)."""
+    problem = hc.autoencoder_problem()
+    trace = hc.autoencoder_trace(problem)
+    eps = 1e-3
+    for k, (W, b) in enumerate(problem.layers, start=1):
+        for i, j in np.ndindex(W.shape):
+            slopes = []
+            for sign in (1, -1):
+                changed = W.astype(float)
+                changed[i, j] += sign * eps
+                layers = [*problem.layers[: k - 1], (changed, b), *problem.layers[k:]]
+                slopes.append(
+                    hc.autoencoder_trace(hc.AutoencoderProblem(problem.X, layers))["loss"]
+                )
+            slope = (slopes[0] - slopes[1]) / (2 * eps)
+            assert slope == pytest.approx(trace[f"dW{k}"][i, j], abs=1e-6), (k, i, j)
+    worked = explain("dW4", problem, 3, 2)
+    assert evaluate(worked.numbers) == trace["dW4"][2, 1] == 8  # the entry lesson 03 works out

@@ -4,11 +4,13 @@ tests/test_browser.py.)"""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import nbformat
 import pytest
 
+import handcalc as hc
 from tools.make_lessons import RAISES, STUB, expected_lessons, strip_solution
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,3 +54,25 @@ def test_run_all_goes_past_a_lessons_unfilled_exercise_only(path: Path) -> None:
     for cell in nbformat.read(path, as_version=4).cells:
         tags = cell.metadata.get("tags", [])
         assert (RAISES in tags) == (path.parent.name == "lessons" and "check" in tags), cell.source
+
+
+def grids_and_seed(name: str) -> tuple[list[str], int]:
+    """The steps a by-hand lesson's answer grids ask for, and the seed of the learner's problem."""
+    notebook = nbformat.read(ROOT / "solutions" / name, as_version=4)
+    source = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "code")
+    seed = int(re.search(r"^seed = (\d+)$", source, re.M).group(1))
+    return re.findall(r'MatrixEntry\("(\w+)", mine\)', source), seed
+
+
+def test_lesson_03_grids_cover_one_layer_backward_and_the_update() -> None:
+    grids, _ = grids_and_seed("03_loss_backprop.ipynb")
+    assert {"dX_hat", "dW4", "db4", "dH3", "dZ3", "W4_new"} <= set(grids), grids
+
+
+def test_lesson_06_grids_go_past_the_loss_gradient_and_meet_thirds() -> None:
+    grids, seed = grids_and_seed("06_sae_by_hand.ipynb")
+    wanted = {"dF", "dZ", "dW_enc", "dW_dec_mse", "dW_dec_l1", "W_dec_new"}
+    assert wanted <= set(grids), grids
+    sparsity_part = hc.sae_trace(hc.sae_problem(seed))["dW_dec_l1"]
+    thirds = [v for v in sparsity_part.flat if v != round(v) and abs(3 * v - round(3 * v)) < 1e-9]
+    assert thirds, f"seed {seed}: the lesson says thirds appear, but its problem has none"
