@@ -113,7 +113,7 @@ def explain(step: str, problem: Problem, row: int = 1, col: int = 1) -> Explanat
         return entry(
             [f"{_at(N['dH'], i, j)}·(1 if {_at(N['Z'], i, j)} > 0, else 0)"],
             [f"{_n(v.dH[i, j])}·{int(z > 0)}"],
-            f"{_at(N['Z'], i, j)} = {_n(z)} {why}",
+            f"{_at(N['Z'], i, j)} = {number(z).replace('-', '−')} {why}",
         )
     if kind == "update":
         at = (i, j)[: len(shape)]

@@ -23,7 +23,7 @@ def label(name: str) -> str:
     """A value's name as the sheets write it: X_hat is X', W1_new is new W1."""
     if name.endswith("_new"):
         return "new " + label(name[: -len("_new")])
-    return name.replace("X_hat", "X'")
+    return "∂L1/∂F" if name == "l1_grad" else name.replace("X_hat", "X'")
 
 
 class Operands:
@@ -121,7 +121,7 @@ KINDS: dict[str, Kind] = {
         ("dH", "Z"),
         lambda v: np.where(v.Z > 0, v.dH, 0.0),
         "Go back through the ReLU: copy {dH} where {Z} > 0, and write 0 where {Z} ≤ 0 (there "
-        "the ReLU output 0 whatever its input, so the input has no effect on the loss).",
+        "the ReLU gave 0 whatever its input was, so the input has no effect on the loss).",
     ),
     "update": Kind(
         ("P", "G"),

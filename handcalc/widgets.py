@@ -66,7 +66,10 @@ class MatrixEntry:
         self.hints = widgets.HTML()
         self.feedback = widgets.HTML()
         self.wrong_entries = widgets.Dropdown(
-            description="Work out", options=[("an entry you got wrong", None)], value=None
+            description="Work out",
+            options=[("an entry you got wrong", None)],
+            value=None,
+            layout=widgets.Layout(width="max-content"),
         )
         self.wrong_entries.observe(lambda _: self.show_worked(), names="value")
         self.wrong_entries.layout.display = "none"

@@ -135,6 +135,10 @@ def use_widgets(notebook: Notebook) -> list[str]:
         assert "✘" not in change.before and "✔" not in change.before, change
         assert marks.count("✘") == size and "✔" not in change.after, change
         assert f"{size} of {size} entries are off" in change.after, change
+        worked = notebook.work_out(1)  # the first wrong entry, worked out with the numbers
+        assert worked.after.count(" = ") > worked.before.count(" = "), worked
+        hinted = notebook.click_hint()
+        assert "Hint 2 of 4" in hinted.after and "Hint 2 of 4" not in hinted.before, hinted
         used.append("answer grid")
     if outputs.filter(has=page.locator(".widget-slider")).count():
         change = notebook.move_slider()

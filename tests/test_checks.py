@@ -271,3 +271,15 @@ def test_check_feature_attribution_names_its_mistakes() -> None:
         "That is activation x the decoder column's length"
     )
     assert check_feature_attribution(-right, f, W_dec, readout).message.startswith("The signs")
+
+
+def test_missing_transpose_going_back_is_named_when_the_shapes_allow_it() -> None:
+    rng = np.random.default_rng(0)
+    layers = [(rng.integers(-3, 4, (4, 4)), rng.integers(-3, 4, 4)) for _ in range(2)]
+    problem = hc.AutoencoderProblem(rng.integers(-3, 4, (4, 4)), layers)
+    trace = hc.autoencoder_trace(problem)
+    W2, dX = np.asarray(layers[1][0], float), trace["dX_hat"]
+    assert not np.allclose(W2 @ dX, W2.T @ dX)
+    feedback = check("dH1", W2 @ dX, problem)
+    assert feedback.mistake == "input_grad.arrangement"
+    assert "You computed W2 dX', but dH1 = W2ᵀ dX'" in feedback.message

@@ -308,12 +308,28 @@ class Notebook:
     def fill_grid(self, texts: list[str]) -> Change:
         """Type texts into the first answer grid's cells, row by row, then press Check; returns
         the grid and the message under it."""
-        entry = self.widget_outputs().filter(has=self.page.locator(".widget-gridbox")).first
+        entry = self._grid()
         cells = entry.locator(".widget-gridbox input")
         for index, text in enumerate(texts):
             cells.nth(index).fill(text)
         button = entry.locator("button", has_text="Check")
         return self._act(button, entry, "click", button.click)
+
+    def _grid(self):
+        return self.widget_outputs().filter(has=self.page.locator(".widget-gridbox")).first
+
+    def click_hint(self) -> Change:
+        """Press the first answer grid's Hint button; returns the grid's text."""
+        entry = self._grid()
+        button = entry.locator("button", has_text="Hint")
+        return self._act(button, entry, "click", button.click)
+
+    def work_out(self, option: int = 1) -> Change:
+        """Choose wrong entry number `option` in the first grid's Work out list (after a
+        check); returns the grid's text with that entry worked out."""
+        entry = self._grid()
+        choice = entry.locator(".widget-dropdown select")
+        return self._act(choice, entry, "change", lambda: choice.select_option(index=option))
 
     def errors_shown(self) -> list[str]:
         """Every error or warning text the notebook shows (a cell's or a widget's)."""
@@ -321,8 +337,7 @@ class Notebook:
         return [text[-300:] for text in shown.all_inner_texts()]
 
     def grid_size(self) -> int:
-        entry = self.widget_outputs().filter(has=self.page.locator(".widget-gridbox")).first
-        return entry.locator(".widget-gridbox input").count()
+        return self._grid().locator(".widget-gridbox input").count()
 
     def move_slider(self, key: str = "ArrowRight") -> Change:
         """Move the first slider one step with the keyboard; waits for what it shows to be
