@@ -60,3 +60,11 @@ def test_fail_on_skip_turns_a_skipped_test_into_a_failed_run(tmp_path: Path) -> 
 
     assert run("0") == 0
     assert run("1") == 1
+
+
+def test_the_licenses_ship_and_agree_with_pyproject() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["license"]["text"] == "MIT"
+    assert (ROOT / "LICENSE").read_text().startswith("MIT License\n")
+    content = (ROOT / "LICENSE-CONTENT.md").read_text()
+    assert "CC BY 4.0" in content and "creativecommons.org/licenses/by/4.0/legalcode" in content
