@@ -19,8 +19,11 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install -e ".[course,dev]"
 	touch $@
 
+# A saved notebook keeps a line ("run this cell to get your grid back") where a widget was.
+SAVE_HOOK := --ContentsManager.pre_save_hook=handcalc.saving.drop_widget_views
+
 lab: setup
-	$(BIN)/jupyter lab $(LAB_FLAGS) lessons/
+	$(BIN)/jupyter lab $(LAB_FLAGS) $(SAVE_HOOK) lessons/
 
 test: setup
 	$(BIN)/ruff check .

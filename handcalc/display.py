@@ -104,15 +104,24 @@ def matrix_html(name: str, value: np.ndarray | float, mask: np.ndarray | None = 
     return f'<table style="{_TABLE}">{caption}{rows}</table>'
 
 
+def operands_html(step: Step, trace: Trace) -> str:
+    """A step's inputs as grids, each as it enters the step: transposed where the formula
+    writes ᵀ (dW4 = dX' H3ᵀ shows H3ᵀ, 4 x 3)."""
+    written = {name.rstrip("ᵀ"): name for name in step.product}
+    grids = []
+    for name in step.inputs:
+        value, mask = trace[name], trace.step(name).mask if name in trace.names else None
+        if written.get(name, name).endswith("ᵀ"):
+            name, value, mask = name + "ᵀ", np.asarray(value).T, None
+        grids.append(matrix_html(name, value, mask))
+    return "".join(grids)
+
+
 def step_html(step: Step, trace: Trace) -> str:
-    inputs = "".join(
-        matrix_html(name, trace[name], trace.step(name).mask if name in trace.names else None)
-        for name in step.inputs
-    )
     output = matrix_html(step.name, step.output, step.mask)
     return (
         f"<div style='margin:10px 0'><b>{html.escape(step.title)}</b> "
-        f"<code>{html.escape(step.formula)}</code><br>{inputs}"
+        f"<code>{html.escape(step.formula)}</code><br>{operands_html(step, trace)}"
         f"<span style='font-size:1.4em;vertical-align:middle'> &rarr; </span>{output}</div>"
     )
 

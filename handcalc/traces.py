@@ -63,12 +63,15 @@ class Trace:
         given: dict[str, Value],
         steps: list[Step],
         axes: dict[str, tuple[str, ...]] | None = None,
+        seed: int | None = None,
     ) -> None:
-        """axes: what the rows and columns of each given matrix are (steps carry their own)."""
+        """axes: what the rows and columns of each given matrix are (steps carry their own).
+        seed: the seed of the generated problem this trace works, if it has one."""
         self.title = title
         self.given = dict(given)
         self._steps = {step.name: step for step in steps}
         self._axes = dict(axes or {})
+        self.seed = seed
 
     def axes(self, name: str) -> tuple[str, ...]:
         """What the rows and columns of a value are, e.g. ("unit", "sample"); () for a number."""
@@ -275,7 +278,7 @@ def autoencoder_trace(problem: AutoencoderProblem) -> Trace:
                 axes=axes[name],
             )
         )
-    return Trace(f"Autoencoder {_sizes(problem)}", given, steps, axes)
+    return Trace(f"Autoencoder {_sizes(problem)}", given, steps, axes, problem.seed)
 
 
 def sae_trace(problem: SAEProblem) -> Trace:
@@ -500,6 +503,7 @@ def sae_trace(problem: SAEProblem) -> Trace:
         given,
         steps,
         axes,
+        p.seed,
     )
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import ipywidgets as widgets
 import numpy as np
 
-from . import display
+from . import answers, display
 from .checks import RIGHT, WRONG, Feedback, as_trace, check
 from .explain import HINT_LEVELS, explain, hint
 from .kinds import label
@@ -44,6 +44,7 @@ class MatrixEntry:
     def __init__(self, step: str, problem: AutoencoderProblem | SAEProblem | Trace) -> None:
         self.trace = as_trace(problem)
         self.step = step
+        self.source = _bound_name(problem)  # the lesson's variable holding this problem
         info = self.trace.step(step)
         shape = display.cells(info.output)  # the grid as the sheet draws it
         self.rows, self.columns = len(shape), len(shape[0])
@@ -88,18 +89,12 @@ class MatrixEntry:
                 grid_template_columns=f"max-content repeat({self.columns}, max-content)"
             ),
         )
-        size = (
-            "a single number"
-            if not axes
-            else (
-                f"{self.rows} x {self.columns}: a row per {axes[0]}, a column per {axes[1]}"
-                if len(axes) == 2
-                else f"{self.rows} entries, one per {axes[0]}"
-            )
-        )
         heading = widgets.HTML(
             f"<b>{html.escape(info.title)}</b>: <code>{html.escape(info.formula)}</code>"
-            f"<br><small>{html.escape(label(step))} is {size}.</small>"
+            f"<br><small>{html.escape(self.caption())}</small>"
+            f"<details><summary><small>Show what goes in: "
+            f"{html.escape(', '.join(_operand_names(info)))}</small></summary>"
+            f"{display.operands_html(info, self.trace)}</details>"
         )
         self.widget = widgets.VBox(
             [
@@ -112,6 +107,53 @@ class MatrixEntry:
                 self.hints,
             ]
         )
+        self._restore()
+        for row in self.cells:
+            for cell in row:
+                cell.observe(lambda _: self._remember(), names="value")
+
+    def caption(self) -> str:
+        """What the grid holds and which problem it checks: "dW4 is 4 x 3: a row per output,
+        a column per input. Problem: seed 3." """
+        axes = self.trace.axes(self.step)
+        size = (
+            "a single number"
+            if not axes
+            else (
+                f"{self.rows} x {self.columns}: a row per {axes[0]}, a column per {axes[1]}"
+                if len(axes) == 2
+                else f"{self.rows} entries, one per {axes[0]}"
+            )
+        )
+        problem = "" if self.trace.seed is None else f" Problem: seed {self.trace.seed}."
+        return f"{label(self.step)} is {size}.{problem}"
+
+    def texts(self) -> list[list[str]]:
+        """What is typed in the grid, row by row."""
+        return [[cell.value for cell in row] for row in self.cells]
+
+    def _remember(self) -> None:
+        if not answers.save(self.trace, self.step, self.texts()):
+            self.feedback.value = (
+                "<small>Your answers cannot be saved here (the folder is read-only); they "
+                "stay in the grid until the kernel restarts.</small>"
+            )
+
+    def _restore(self) -> None:
+        saved = answers.load(self.trace, self.step)
+        if saved is None:
+            return
+        texts, when = saved
+        if [len(row) for row in texts] != [self.columns] * self.rows:
+            return  # the grid has changed shape since: start afresh
+        for row, values in zip(self.cells, texts, strict=True):
+            for cell, text in zip(row, values, strict=True):
+                cell.value = str(text)
+        if any(text for row in texts for text in row):
+            self.feedback.value = (
+                f"<small>Your answers from {html.escape(when)} are back. Press Check to check "
+                "them.</small>"
+            )
 
     def fill(self, values: np.ndarray | list) -> None:
         """Type values into the grid (what a learner does by hand; handy in tests and demos)."""
@@ -132,6 +174,11 @@ class MatrixEntry:
         return values
 
     def check(self) -> Feedback | None:
+        moved_on = self.moved_on()
+        if moved_on:
+            self._mark(None)
+            self.feedback.value = f"<span style='color:{WRONG[1]}'>{html.escape(moved_on)}</span>"
+            return None
         try:
             answer = self.answer()
         except ValueError as error:
@@ -143,6 +190,26 @@ class MatrixEntry:
         self._mark(np.full((self.rows, self.columns), result.correct) if right is None else right)
         self.feedback.value = result._repr_html_()
         return result
+
+    def moved_on(self) -> str:
+        """What to say when the lesson's problem is no longer the one this grid checks (the
+        learner changed the seed and ran that cell again), or ""."""
+        if self.source is None:
+            return ""
+        name, original = self.source
+        current = _user_namespace().get(name)
+        if current is original or not isinstance(current, type(original)):
+            return ""
+        now = as_trace(current)
+        if answers.problem_id(now) == answers.problem_id(self.trace):
+            return ""  # the same problem again
+        which = {t: "" if t.seed is None else f" (seed {t.seed})" for t in (self.trace, now)}
+        return (
+            f"This grid checks the problem{which[self.trace]} that {name} was when the grid was "
+            f"made, but {name} is now another problem{which[now]}. Run this grid's cell again "
+            f"to check {label(self.step)} of the new problem; your answers to the old one are "
+            "kept."
+        )
 
     def _mark(self, right: np.ndarray | None) -> None:
         """Mark each cell right or wrong (None: clear the marks), and list the wrong ones."""
@@ -204,7 +271,41 @@ class MatrixEntry:
         self.hint_button.disabled = last
 
     def _repr_mimebundle_(self, **kwargs):
-        return self.widget._repr_mimebundle_(**kwargs)
+        seed = "" if self.trace.seed is None else f" (seed {self.trace.seed})"
+        return _bundle(
+            self.widget,
+            f"Answer grid for {label(self.step)}{seed}. Run this cell to get your grid and "
+            "your answers back.",
+            **kwargs,
+        )
+
+
+def _bundle(widget: widgets.Widget, text: str, **kwargs) -> dict:
+    """The widget's display, with `text` as what a saved notebook shows in its place."""
+    bundle = widget._repr_mimebundle_(**kwargs)
+    bundle["text/plain"] = text
+    return bundle
+
+
+def _user_namespace() -> dict:
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    return {} if shell is None else shell.user_ns
+
+
+def _bound_name(problem: object) -> tuple[str, object] | None:
+    """The lesson's variable that holds this problem, e.g. ("mine", problem), if there is one."""
+    if isinstance(problem, Trace):
+        return None
+    names = [n for n, v in _user_namespace().items() if v is problem and not n.startswith("_")]
+    return (names[-1], problem) if names else None
+
+
+def _operand_names(step) -> list[str]:
+    """The step's inputs as the formula writes them (H3ᵀ where it is transposed)."""
+    written = {name.rstrip("ᵀ"): name for name in step.product}
+    return [label(written.get(name, name)) for name in step.inputs]
 
 
 def _labels(axes: tuple[str, ...], position: int, count: int) -> list[str]:
@@ -244,7 +345,9 @@ class TraceViewer:
         self.next.disabled = self.position == len(self.steps) - 1
 
     def _repr_mimebundle_(self, **kwargs):
-        return self.widget._repr_mimebundle_(**kwargs)
+        return _bundle(
+            self.widget, "Step-by-step viewer. Run this cell to step through it again.", **kwargs
+        )
 
 
 class Gallery:
@@ -289,7 +392,7 @@ class Gallery:
         self.image.layout.display = None if picture else "none"
 
     def _repr_mimebundle_(self, **kwargs):
-        return self.widget._repr_mimebundle_(**kwargs)
+        return _bundle(self.widget, "A slider over pictures. Run this cell to see it.", **kwargs)
 
 
 class SuperpositionExplorer(Gallery):

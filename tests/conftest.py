@@ -3,6 +3,8 @@
 - hypothesis draws the same examples on every run (the course is deterministic).
 - With FAIL_ON_SKIP=1 (as CI sets it), a skipped test fails the run: CI must run everything,
   the browser tests included.
+- Answer grids keep no answers (HANDCALC_ANSWERS is empty), here and in every kernel the tests
+  start, so that no test sees another's typing; the tests of keeping answers set their own file.
 """
 
 import os
@@ -14,6 +16,7 @@ settings.register_profile(
     "course", derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.load_profile("course")
+os.environ["HANDCALC_ANSWERS"] = ""
 
 SKIPPED: list[str] = []
 

@@ -179,6 +179,43 @@ def test_notebook_in_jupyterlab(path: str, lab: Lab, browser, pages: list) -> No
     assert bool(used) == has_widgets, f"widgets shown: {has_widgets}, used: {used}"
 
 
+def test_typed_answers_survive_saving_closing_and_reopening(lab: Lab, browser, pages: list):
+    """Type into a grid, save, close and shut the kernel down, reopen: the saved notebook shows
+    a plain line where the grid was (never "model not found"); run it again: the answers are
+    back."""
+    path = "persist/03_loss_backprop.ipynb"
+    (lab.root / "persist").mkdir(exist_ok=True)
+    shutil.copy(lab.root / "lessons" / "03_loss_backprop.ipynb", lab.root / path)
+    keep = f"import os; os.environ['HANDCALC_ANSWERS'] = {str(lab.root / 'answers.json')!r}"
+    if not pages or pages[-1].is_closed():
+        pages.append(browser.new_page(viewport={"width": 1280, "height": 900}))
+    page = pages[-1]
+    try:
+        notebook = Notebook(page, lab, path)
+        notebook.run_code(keep)
+        notebook.run_all()
+        typed = [str(n) for n in range(notebook.grid_size())]
+        notebook.fill_grid(typed)
+        notebook.save()
+        notebook.close()
+        lab.shutdown_kernels()
+        notebook = Notebook(page, lab, path)
+        shown = notebook.panel.inner_text()
+        notebook.run_code(keep)
+        notebook.run_all()
+        inputs = notebook._grid().locator(".widget-gridbox input")
+        restored = [inputs.nth(i).input_value() for i in range(inputs.count())]
+        notebook.close()
+    except BaseException:
+        page.close()
+        raise
+    finally:
+        lab.shutdown_kernels()
+    assert "model not found" not in shown
+    assert "Answer grid for dX' (seed 3). Run this cell to get your grid and your answers" in shown
+    assert restored == typed
+
+
 def test_without_chromium_the_tests_say_how_to_install_it(monkeypatch) -> None:
     monkeypatch.setattr(shutil, "which", lambda name: None)
     with pytest.raises(pytest.skip.Exception, match="apt-get install chromium"):

@@ -193,3 +193,88 @@ def test_gallery_draws_every_page_once_and_swaps_them() -> None:
     gallery.slider.value = 3
     assert bytes(gallery.image.value) == gallery.pictures[3] != gallery.pictures[1]
     assert gallery.image.layout.display is None and drawn == [0, 1, 2, 3]
+
+
+@pytest.fixture
+def answers_file(tmp_path, monkeypatch):
+    path = tmp_path / "handcalc_answers.json"
+    monkeypatch.setenv("HANDCALC_ANSWERS", str(path))
+    return path
+
+
+def test_typed_answers_come_back_in_a_new_grid(answers_file) -> None:
+    """As after a kernel restart: the grid is made again and the learner's typing is back."""
+    problem = hc.autoencoder_problem(3)
+    entry = MatrixEntry("dW4", problem)
+    entry.cells[0][0].value = "7/3"
+    entry.cells[2][1].value = "-4"
+    assert answers_file.exists()
+    again = MatrixEntry("dW4", hc.autoencoder_problem(3))  # a fresh object, the same problem
+    assert again.cells[0][0].value == "7/3" and again.cells[2][1].value == "-4"
+    assert "are back" in again.feedback.value
+    assert MatrixEntry("dW4", hc.autoencoder_problem(4)).texts() == [[""] * 3] * 4  # another
+    assert MatrixEntry("db4", problem).texts() == [[""]] * 4  # another step
+
+
+def test_a_broken_answers_file_starts_afresh(answers_file) -> None:
+    answers_file.write_text("not json")
+    entry = MatrixEntry("F", SAE)
+    entry.cells[0][0].value = "1"
+    assert '"1"' in answers_file.read_text()
+
+
+def test_keeping_answers_can_be_switched_off(monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("HANDCALC_ANSWERS", "")
+    monkeypatch.chdir(tmp_path)
+    MatrixEntry("F", SAE).cells[0][0].value = "1"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_grid_says_when_the_lesson_moved_to_another_problem(monkeypatch) -> None:
+    namespace = {"mine": hc.autoencoder_problem(3)}
+    monkeypatch.setattr("handcalc.widgets._user_namespace", lambda: namespace)
+    entry = MatrixEntry("dZ3", namespace["mine"])
+    assert "Problem: seed 3." in entry.widget.children[0].value
+    entry.fill(hc.autoencoder_trace(namespace["mine"])["dZ3"])
+    assert entry.check()
+    namespace["mine"] = hc.autoencoder_problem(3)  # the seed cell run again, same seed
+    assert entry.check()
+    namespace["mine"] = hc.autoencoder_problem(5)  # the learner changed the seed
+    assert entry.check() is None
+    said = html.unescape(entry.feedback.value)
+    assert "mine is now another problem (seed 5)" in said
+    assert "Run this grid's cell again" in said
+    assert not any(RIGHT[0] in m.value for row in entry.marks for m in row)
+
+
+def test_the_grid_shows_what_goes_in_as_it_enters() -> None:
+    entry = MatrixEntry("dW4", hc.autoencoder_problem())
+    heading = entry.widget.children[0].value
+    assert "Show what goes in: dX&#x27;, H3ᵀ" in heading and "H3ᵀ (4 x 3)" in heading
+
+
+def test_a_saved_notebook_shows_a_line_where_a_widget_was() -> None:
+    from handcalc.saving import WIDGET_VIEW, drop_widget_views
+
+    entry = MatrixEntry("dW4", hc.autoencoder_problem(3))
+    bundle = entry._repr_mimebundle_()
+    assert WIDGET_VIEW in bundle
+    assert bundle["text/plain"] == (
+        "Answer grid for dW4 (seed 3). Run this cell to get your grid and your answers back."
+    )
+    output = {"output_type": "display_data", "data": dict(bundle), "metadata": {}}
+    markdown = {"cell_type": "markdown", "source": "x"}
+    model = {
+        "type": "notebook",
+        "content": {"cells": [markdown, {"cell_type": "code", "outputs": [output]}]},
+    }
+    drop_widget_views(model)
+    assert output["data"] == {"text/plain": bundle["text/plain"]}
+    drop_widget_views({"type": "file", "content": "text"})  # other files: left alone
+
+
+def test_the_step_viewer_shows_transposed_operands_transposed() -> None:
+    trace = hc.autoencoder_trace(hc.autoencoder_problem())
+    viewer = TraceViewer(trace, names=["dW4"])
+    assert "H3ᵀ (4 x 3)" in viewer.page.value and "H3 (3 x 4)" not in viewer.page.value
+    assert "Step-by-step viewer" in viewer._repr_mimebundle_()["text/plain"]

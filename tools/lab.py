@@ -29,6 +29,8 @@ from pathlib import Path
 
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+from handcalc.saving import HOOK as SAVE_HOOK
+
 INSTALL_CHROMIUM = "sudo apt-get install chromium"
 CHROMIUM_FLAGS = [
     "--no-sandbox",
@@ -126,6 +128,7 @@ class Lab:
                 "--LabApp.expose_app_in_browser=True",
                 f"--LabApp.user_settings_dir={self._settings.name}",
                 f"--LabApp.workspaces_dir={self._settings.name}",
+                f"--ContentsManager.pre_save_hook={SAVE_HOOK}",
             ],
             stdout=self._log, stderr=subprocess.STDOUT, cwd=self.root,
         )  # fmt: skip
@@ -203,6 +206,12 @@ class Notebook:
             timeout=self.timeout_ms,
         )
         self.panel = page.locator(PANEL)
+
+    def save(self) -> None:
+        """Save the notebook, as Ctrl+S does."""
+        self.page.evaluate(
+            "async () => { await window.jupyterapp.commands.execute('docmanager:save'); }"
+        )
 
     def close(self) -> None:
         """Close the notebook's tab without asking to save (the kernel keeps running)."""
@@ -316,6 +325,7 @@ class Notebook:
         return self._act(button, entry, "click", button.click)
 
     def _grid(self):
+        """The first answer grid's output area."""
         return self.widget_outputs().filter(has=self.page.locator(".widget-gridbox")).first
 
     def click_hint(self) -> Change:
