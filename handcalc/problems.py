@@ -8,6 +8,7 @@ lessons use; any other seed draws a new hand-friendly problem. A hand-friendly p
   SAE's decoder-norm gradient, which is a multiple of 1/6 (norms are 1, 2 or 3), and the update
   step, which subtracts lr = 0.01 times a gradient;
 - every ReLU zeroing at least one entry, and no pre-activation exactly 0;
+- every bias with a non-zero entry, so that leaving the bias out shows;
 - a gradient that reaches every weight matrix (no all-zero dW);
 - one gradient step (lr = 0.01) that really lowers the loss, so the learner can see it work;
 - every SAE decoder column of whole-number length (1, 2 or 3, e.g. (1, 2, 2) has length 3).
@@ -281,6 +282,8 @@ def autoencoder_problem(seed: int = CANONICAL) -> AutoencoderProblem:
         if len(layers) < 3 or (output := _output_layer(rng, H, X)) is None:
             continue
         layers.append(output)
+        if not all(b.any() for _, b in layers):
+            continue  # a bias of zeros: a forgotten bias would go unseen
         problem = AutoencoderProblem(X, layers, seed=seed)
         trace = autoencoder_trace(problem)
         if _trace_ok(trace, {}) and _step_helps(trace, autoencoder_trace(_stepped(problem, trace))):
@@ -308,12 +311,15 @@ def sae_problem(seed: int = CANONICAL) -> SAEProblem:
         if (F == 0).mean() < 0.4 or not (F > 0).any(axis=0).all():  # sparse, every token seen
             continue
         W_dec = _fitted_decoder(rng, F, X)
+        b_dec = _fitting_bias(W_dec @ F, X)
+        if not b_enc.any() or not b_dec.any():
+            continue  # a bias of zeros: a forgotten bias would go unseen
         problem = SAEProblem(
             X=X,
             W_enc=W_enc,
             b_enc=b_enc,
             W_dec=W_dec,
-            b_dec=_fitting_bias(W_dec @ F, X),
+            b_dec=b_dec,
             lam=rng.pick([1, 1, 2]),
             seed=seed,
         )

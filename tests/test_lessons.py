@@ -76,3 +76,20 @@ def test_lesson_06_grids_go_past_the_loss_gradient_and_meet_thirds() -> None:
     sparsity_part = hc.sae_trace(hc.sae_problem(seed))["dW_dec_l1"]
     thirds = [v for v in sparsity_part.flat if v != round(v) and abs(3 * v - round(3 * v)) < 1e-9]
     assert thirds, f"seed {seed}: the lesson says thirds appear, but its problem has none"
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.name)
+def test_hints_come_before_the_check_they_help_with(path: Path) -> None:
+    cells = nbformat.read(path, as_version=4).cells
+    for i, cell in enumerate(cells):
+        if "check" in cell.metadata.get("tags", []):
+            following = cells[i + 1] if i + 1 < len(cells) else None
+            assert not (following and following.source.startswith("<details><summary>Hint")), (
+                f"cell {i + 1}: a hint right after a check cell; put it before the check"
+            )
+
+
+def test_lesson_01_explains_entries_counted_from_one() -> None:
+    source = "\n".join(c.source for c in nbformat.read(SOLUTIONS[1], as_version=4).cells)
+    assert "01_linear_relu" in SOLUTIONS[1].name and 'hc.explain("Z1", problem, 1, 1)' in source
+    assert "i, n = 0, 0" not in source

@@ -11,6 +11,7 @@ import pytest
 import handcalc as hc
 from handcalc.problems import MAX_ENTRY, _SplitMix64
 
+CANONICAL = hc.problems.CANONICAL
 SEEDS = range(0, 301)  # 0 is the canonical worked example
 
 
@@ -52,6 +53,8 @@ def test_autoencoder_problems_are_hand_friendly(seed: int) -> None:
         assert_relu_zeroes_something(trace[name])
     assert_hand_sized(trace, {})
     assert all(trace[f"dW{k}"].any() for k in range(1, 5)), "the gradient dies on the way back"
+    if seed != CANONICAL:  # the frozen worked example keeps its b3 = 0 (learners' grids use seeds)
+        assert all(b.any() for _, b in problem.layers), "a bias that is all 0: nothing to add"
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -67,6 +70,7 @@ def test_sae_problems_are_hand_friendly(seed: int) -> None:
     assert_relu_zeroes_something(trace["Z"])
     assert (trace["F"] > 0).any(axis=0).all(), "a token with no active feature"
     assert_hand_sized(trace, {"dW_dec_l1": 6, "dW_dec": 6})
+    assert problem.b_enc.any() and problem.b_dec.any(), "a bias that is all 0 (nothing to add)"
 
 
 def test_same_seed_same_problem_and_seeds_differ() -> None:
