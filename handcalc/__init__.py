@@ -14,6 +14,7 @@ from . import problems
 from .backward import l1_decoder_grad, linear_backward, relu_backward, sgd_step
 from .checks import Feedback, check
 from .display import show
+from .exercise import exercise
 from .explain import explain, hint
 from .problems import AutoencoderProblem, SAEProblem, autoencoder_problem, sae_problem
 from .steps import bias_trick, decoder_norms, l1_grad, l1_loss, linear, mse, mse_grad, relu
@@ -30,6 +31,7 @@ __all__ = [
     "bias_trick",
     "check",
     "decoder_norms",
+    "exercise",
     "explain",
     "hint",
     "l1_decoder_grad",

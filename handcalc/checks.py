@@ -104,6 +104,9 @@ def compare(
     two slips at once (when no single slip fits and the doubles agree on the slip upstream),
     transposed, the wrong shape, or which entries are off. axes names the rows and columns,
     e.g. ("unit", "sample")."""
+    if answer is None:
+        return Feedback(False, "Your answer is None: a function that ends without a return "
+                        "statement gives None. Return the result.", None, "none")  # fmt: skip
     expected = np.asarray(expected, dtype=float)
     given = as_array(answer, "answer")
     if expected.ndim == 1 and given.size == expected.size:

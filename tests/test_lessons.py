@@ -93,3 +93,13 @@ def test_lesson_01_explains_entries_counted_from_one() -> None:
     source = "\n".join(c.source for c in nbformat.read(SOLUTIONS[1], as_version=4).cells)
     assert "01_linear_relu" in SOLUTIONS[1].name and 'hc.explain("Z1", problem, 1, 1)' in source
     assert "i, n = 0, 0" not in source
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.name)
+def test_every_check_cell_fails_kindly(path: Path) -> None:
+    """Its code runs inside hc.exercise(), which explains an error in the learner's code."""
+    for cell in nbformat.read(path, as_version=4).cells:
+        if "check" in cell.metadata.get("tags", []):
+            first, *body = cell.source.split("\n")
+            assert first.startswith("with hc.exercise():"), cell.source[:60]
+            assert all(not line.strip() or line.startswith("    ") for line in body)
