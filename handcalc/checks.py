@@ -345,3 +345,53 @@ def check_encoder_flops(answer: float, d: int, m: int) -> Feedback:
         ])  # fmt: skip
 
     return compare(answer, encoder_flops(d, m), "the encoder's FLOPs per token", mistakes)
+
+
+def check_toy_forward(answer: ArrayLike, W: ArrayLike, b: ArrayLike, X: ArrayLike) -> Feedback:
+    """Check x' = ReLU(Wᵀ W x + b) for every column x of X (lesson 05)."""
+    W, b, X = (np.asarray(x, dtype=float) for x in (W, b, X))
+    inner = W.T @ (W @ X) + b[:, None]
+
+    def mistakes() -> list[Suspect]:
+        return _listed("toy_forward", [
+            ("You left out the ReLU: x' = ReLU(WᵀW x + b). The ReLU is what filters out the "
+             "small interference between features.", inner),
+            ("You left out the bias b: x' = ReLU(WᵀW x + b). Its negative entries are what let "
+             "the ReLU cut the interference off.", np.maximum(W.T @ (W @ X), 0)),
+            ("You stopped at the hidden layer h = W x (m numbers per sample); read it back out: "
+             "ReLU(Wᵀ h + b).", W @ X),
+        ])  # fmt: skip
+
+    return compare(answer, np.maximum(inner, 0), "x'", mistakes)
+
+
+def check_interference(answer: ArrayLike, W: ArrayLike) -> Feedback:
+    """Check WᵀW, the features' overlaps (lesson 05)."""
+    W = np.asarray(W, dtype=float)
+
+    def mistakes() -> list[Suspect]:
+        return _listed("interference", [
+            ("That is W Wᵀ (m x m): how the dimensions overlap. The features are the columns, "
+             "so their overlaps are WᵀW (n x n).", W @ W.T),
+            ("Those are only the squared lengths (the diagonal); the off-diagonal entries, the "
+             "overlaps, are the interference.", np.diag((W**2).sum(axis=0))),
+        ])  # fmt: skip
+
+    return compare(answer, W.T @ W, "WᵀW", mistakes)
+
+
+def check_rotation(answer: ArrayLike, W: ArrayLike, degrees: float) -> Feedback:
+    """Check R W, W's columns rotated by `degrees` in the hidden plane (lesson 05)."""
+    from .superposition import rotate
+
+    W = np.asarray(W, dtype=float)
+
+    def mistakes() -> list[Suspect]:
+        return _listed("rotation", [
+            (f"np.cos and np.sin take radians: convert {degrees:g}° first, np.radians(degrees).",
+             rotate(W, np.degrees(degrees))),
+            ("That rotates the other way (by −θ): R = [[cos θ, −sin θ], [sin θ, cos θ]].",
+             rotate(W, -degrees)),
+        ])  # fmt: skip
+
+    return compare(answer, rotate(W, degrees), "W rotated", mistakes)

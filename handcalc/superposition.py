@@ -21,10 +21,25 @@ class ToyModel:
     b: np.ndarray
     sparsity: float
     importance: np.ndarray
+    relu: bool = True
 
     def norms(self) -> np.ndarray:
         """How strongly each feature is represented: the length of its column of W."""
         return np.linalg.norm(self.W, axis=0)
+
+    def forward(self, X: np.ndarray) -> np.ndarray:
+        """x' for every column x of X (n x samples): ReLU(WᵀW x + b), or without the ReLU."""
+        out = self.W.T @ (self.W @ X) + self.b[:, None]
+        return np.maximum(out, 0.0) if self.relu else out
+
+    def loss(self, X: np.ndarray) -> float:
+        """The training loss on X (n x samples): importance-weighted squared error, summed over
+        features, averaged over samples."""
+        return float((self.importance[:, None] * (X - self.forward(X)) ** 2).sum(axis=0).mean())
+
+    def kept(self, threshold: float = 0.5) -> np.ndarray:
+        """The features the model represents (column of W longer than threshold), from 0."""
+        return np.flatnonzero(self.norms() > threshold)
 
     def interference(self) -> np.ndarray:
         """WᵀW (n x n): the diagonal is each feature's squared length, the rest how much
@@ -47,8 +62,10 @@ def train_toy_model(
     batch: int = 1024,
     lr: float = 1e-2,
     seed: int = 0,
+    relu: bool = True,
 ) -> ToyModel:
-    """Train W and b with Adam on freshly drawn batches; importance defaults to 0.9 ** i."""
+    """Train W and b with Adam on freshly drawn batches; importance defaults to 0.9 ** i.
+    relu=False trains the linear model x' = WᵀW x + b instead (it cannot filter interference)."""
     import torch
 
     importance = 0.9 ** np.arange(n) if importance is None else np.asarray(importance, float)
@@ -60,9 +77,50 @@ def train_toy_model(
     optimizer = torch.optim.Adam([W, b], lr=lr)
     for _ in range(steps):
         x = torch.tensor(sample_features(n, batch, sparsity, rng))
-        x_hat = torch.relu(x @ W.T @ W + b)  # rows are samples here: (batch, n)
+        x_hat = x @ W.T @ W + b  # rows are samples here: (batch, n)
+        x_hat = torch.relu(x_hat) if relu else x_hat
         loss = (weights * (x - x_hat) ** 2).sum(dim=1).mean()
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-    return ToyModel(W.detach().numpy().copy(), b.detach().numpy().copy(), sparsity, importance)
+    return ToyModel(
+        W.detach().numpy().copy(), b.detach().numpy().copy(), sparsity, importance, relu
+    )
+
+
+def geometry(model: ToyModel, tolerance: float = 10.0) -> str:
+    """The shape the kept feature directions make in 2-D, read off their angles: "2 features at
+    right angles", "an antipodal pair", "a square", "a pentagon", or "k directions"."""
+    if model.W.shape[0] != 2:
+        raise ValueError(f"geometry reads 2-D pictures; W has {model.W.shape[0]} rows.")
+    kept = model.kept()
+    angles = np.sort(np.degrees(np.arctan2(model.W[1, kept], model.W[0, kept])))
+    gaps = np.diff(np.r_[angles, angles[:1] + 360]) if len(kept) else np.array([])
+
+    def near(values: np.ndarray, target: float) -> bool:
+        return bool(np.all(np.abs(values - target) < tolerance))
+
+    k = len(kept)
+    if k == 2 and near(np.minimum(gaps, 360 - gaps), 90):
+        return "2 features at right angles"
+    if k == 2 and near(gaps, 180):
+        return "an antipodal pair"
+    if k >= 3 and near(gaps, 360 / k):
+        return {3: "a triangle", 4: "a square", 5: "a pentagon"}.get(k, f"a regular {k}-gon")
+    return f"{k} directions"
+
+
+def hidden_activations(
+    model: ToyModel, samples: int = 20_000, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """(X, H): feature vectors that have at least one feature present (n x samples) at the
+    model's sparsity, and the hidden activations H = W X (m x samples) an SAE would see."""
+    X = sample_features(model.W.shape[1], samples, model.sparsity, np.random.default_rng(seed)).T
+    X = X[:, X.any(axis=0)]
+    return X, model.W @ X
+
+
+def rotate(W: np.ndarray, degrees: float) -> np.ndarray:
+    """R W: the columns of W (2 x n) turned by `degrees` counter-clockwise in the plane."""
+    theta = np.radians(degrees)
+    return np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]]) @ W

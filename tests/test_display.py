@@ -89,3 +89,14 @@ def test_missing_labels_names_each_untitled_plot_and_unlabelled_axis() -> None:
     fig.suptitle("Training")  # the figure's title covers plots without their own
     assert missing_labels(fig) == []
     plt.close(fig)
+
+
+def test_no_step_repeats_its_heading_in_its_formula() -> None:
+    """The viewer writes "title: formula"; the formula must not start by saying the title again
+    (it once read "sparsity part: sparsity part, column i = ...")."""
+    import handcalc as hc
+
+    for trace in (hc.autoencoder_trace(hc.autoencoder_problem()), hc.sae_trace(hc.sae_problem())):
+        for step in trace:
+            last = step.title.split(": ")[-1].lower()
+            assert not step.formula.lower().startswith(last), (step.title, step.formula)

@@ -4,8 +4,16 @@ when sparse."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from handcalc.superposition import sample_features, train_toy_model
+from handcalc.superposition import (
+    ToyModel,
+    geometry,
+    hidden_activations,
+    rotate,
+    sample_features,
+    train_toy_model,
+)
 
 
 def angles(W: np.ndarray) -> np.ndarray:
@@ -31,3 +39,79 @@ def test_sparse_makes_a_pentagon() -> None:
 def test_features_are_present_with_probability_one_minus_s() -> None:
     x = sample_features(5, 20000, 0.8, np.random.default_rng(0))
     assert abs((x > 0).mean() - 0.2) < 0.01 and x.max() <= 1
+
+
+# Lesson 05's claims about its own models, computed from the same models it trains.
+SPARSITIES = (0.0, 0.5, 0.8, 0.95, 0.99)
+
+
+@pytest.fixture(scope="module")
+def models() -> dict[float, ToyModel]:
+    return {s: train_toy_model(sparsity=s) for s in SPARSITIES}
+
+
+def test_the_shapes_lesson_05_names_at_each_slider_value(models) -> None:
+    shapes = {s: geometry(m) for s, m in models.items()}
+    assert shapes == {
+        0.0: "2 features at right angles",
+        0.5: "a square",
+        0.8: "a square",
+        0.95: "a pentagon",
+        0.99: "a pentagon",
+    }
+    kept = {s: list(m.kept() + 1) for s, m in models.items()}
+    assert kept[0.0] == [1, 2] and kept[0.5] == kept[0.8] == [1, 2, 3, 5]
+    assert kept[0.95] == kept[0.99] == [1, 2, 3, 4, 5]
+    assert all((models[s].norms() > 0.9).all() for s in (0.95, 0.99))
+    assert models[0.5].norms()[3] < 0.1 and models[0.8].norms()[3] < 0.1
+
+
+def test_the_bias_and_relu_filter_the_pentagons_interference(models) -> None:
+    pentagon = models[0.95]
+    alone = pentagon.W.T @ pentagon.W[:, 0]  # feature 1 alone, before the bias
+    assert (pentagon.b < -0.2).all(), "every bias negative"
+    near, far = alone[[1, 3]], alone[[2, 4]]
+    assert np.all(np.abs(near - 0.4) < 0.05) and np.all(np.abs(far + 1.06) < 0.05)
+    after = np.maximum(alone + pentagon.b, 0)
+    assert (after[[2, 4]] == 0).all() and np.all(np.abs(after[[1, 3]] - 0.15) < 0.03)
+
+
+def test_a_linear_model_never_superposes() -> None:
+    linear = train_toy_model(sparsity=0.95, relu=False)
+    assert geometry(linear) == "2 features at right angles" and list(linear.kept()) == [0, 1]
+
+
+def test_rotating_the_hidden_plane_changes_nothing(models) -> None:
+    pentagon = models[0.95]
+    turned = ToyModel(rotate(pentagon.W, 30), pentagon.b, 0.95, pentagon.importance)
+    X, _ = hidden_activations(pentagon, samples=5000, seed=1)
+    assert np.allclose(turned.interference(), pentagon.interference())
+    assert turned.loss(X) == pytest.approx(pentagon.loss(X), rel=1e-12)
+    assert not np.allclose(turned.W[0], pentagon.W[0])  # but "dimension 1" responds otherwise
+
+
+def test_an_sae_on_the_hidden_activations_finds_the_five_directions(models) -> None:
+    from handcalc.trainer import train_sae
+
+    pentagon = models[0.95]
+    _, H = hidden_activations(pentagon)
+    sae, _ = train_sae(H, 5, method="l1", lam=0.3, steps=2000, backend="numpy", progress=False)
+    found = sae.W_dec / np.linalg.norm(sae.W_dec, axis=0)
+    true = pentagon.W / np.linalg.norm(pentagon.W, axis=0)
+    assert (true.T @ found).max(axis=1).min() > 0.95
+
+
+def test_lesson_05_checks_name_their_mistakes() -> None:
+    from handcalc.checks import check_interference, check_rotation, check_toy_forward
+
+    rng = np.random.default_rng(0)
+    W, b, X = rng.normal(size=(2, 5)), rng.normal(size=5) - 0.5, np.eye(5)
+    inner = W.T @ W @ X + b[:, None]
+    assert check_toy_forward(np.maximum(inner, 0), W, b, X)
+    assert "left out the ReLU" in check_toy_forward(inner, W, b, X).message
+    assert "left out the bias" in check_toy_forward(np.maximum(W.T @ W @ X, 0), W, b, X).message
+    assert "W Wᵀ" in check_interference(W @ W.T, W).message
+    assert "squared lengths" in check_interference(np.diag((W**2).sum(axis=0)), W).message
+    assert check_rotation(rotate(W, 30), W, 30)
+    assert "take radians" in check_rotation(rotate(W, np.degrees(30)), W, 30).message
+    assert "other way" in check_rotation(rotate(W, -30), W, 30).message
