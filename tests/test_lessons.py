@@ -103,3 +103,36 @@ def test_every_check_cell_fails_kindly(path: Path) -> None:
             first, *body = cell.source.split("\n")
             assert first.startswith("with hc.exercise():"), cell.source[:60]
             assert all(not line.strip() or line.startswith("    ") for line in body)
+
+
+LABEL = re.compile(r"\*\*Exercise: [^*]+\*\* \(difficulty [●○]{3}, about \d+ min\)")
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.name)
+def test_every_lesson_says_what_it_needs_what_it_gives_and_what_to_read(path: Path) -> None:
+    cells = nbformat.read(path, as_version=4).cells
+    assert (
+        "**Before you start:**" in cells[0].source and "**You will be able to:**" in cells[0].source
+    )
+    read = [
+        c.source for c in cells if c.cell_type == "markdown" and c.source.startswith("## Read next")
+    ]
+    assert len(read) == 1, "one Read next section"
+    entries = [e for e in re.split(r"\n(?=- )", read[0]) if e.startswith("- ")]  # one per item
+    assert entries and all(re.search(r"https://\S+", entry) for entry in entries)
+    assert all(
+        re.search(r"\(\d{4}\)", entry)
+        for entry in entries
+        if "documentation" not in entry and "library" not in entry
+    )
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.name)
+def test_every_exercise_shows_its_difficulty_and_time(path: Path) -> None:
+    cells = nbformat.read(path, as_version=4).cells
+    for i, cell in enumerate(cells):
+        if cell.cell_type == "code" and "### BEGIN SOLUTION" in cell.source:
+            before = next(c for c in reversed(cells[:i]) if c.cell_type == "markdown")
+            assert LABEL.search(before.source), f"cell {i}: no exercise label before it"
+        if cell.cell_type == "markdown" and cell.source.startswith("## Your turn, by hand"):
+            assert LABEL.search(cell.source), f"cell {i}: the by-hand exercise has no label"
