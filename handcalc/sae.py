@@ -67,3 +67,19 @@ def recovered(learned: np.ndarray, true: np.ndarray, threshold: float = 0.9) -> 
 def dead_latents(F: np.ndarray) -> np.ndarray:
     """Which latents never fire on these samples: a boolean per latent (row of F)."""
     return ~(np.asarray(F) > 0).any(axis=1)
+
+
+def matched_magnitudes(
+    W_dec: np.ndarray, F: np.ndarray, data: PlantedData
+) -> tuple[np.ndarray, np.ndarray]:
+    """(true, learned) magnitudes of each planted feature where it is on and its best-matching
+    latent fires: the planted magnitude, and the latent's activation times its decoder length
+    (how far the SAE moves along that direction). W_dec: (d, m); F: (m, n) on data.X."""
+    match = cosine_matrix(data.directions, W_dec).argmax(axis=1)
+    lengths = np.linalg.norm(W_dec, axis=0)
+    true, learned = [], []
+    for i, j in enumerate(match):
+        fires = (data.codes[i] > 0) & (F[j] > 0)
+        true.append(data.codes[i, fires])
+        learned.append(F[j, fires] * lengths[j])
+    return np.concatenate(true), np.concatenate(learned)

@@ -13,9 +13,15 @@ Sparsity methods (the three the course's sources name):
 - "kl": loss = mean over samples of ||x - x'||^2 + beta * sum_i KL(rho || rate_i) (handcalc.kl);
 - "topk": keep each sample's k largest positive pre-activations, zero the rest; no penalty.
 
+Reductions: the squared error is summed over the dimensions and averaged over the samples, and
+so is each penalty (seed 000's minimal SAE takes lam times the mean of |f| over samples *and*
+latents, m times smaller for the same lam).
+
 Dead latents can be resampled: every `resample_every` steps, each latent that has not fired
-since the last check gets a fresh direction, the residual x - x' of one of the batch's worst
-reconstructed samples (the recipe of Anthropic's "Towards Monosemanticity", simplified).
+since the last check gets a fresh direction: the residual x - x' of one of the batch's worst
+reconstructed samples, taken in order of their squared error. (Anthropic's "Towards
+Monosemanticity" recipe differs: it samples inputs with probability proportional to their
+squared loss and points the latent at the input itself.)
 """
 
 from __future__ import annotations
