@@ -395,3 +395,128 @@ def check_rotation(answer: ArrayLike, W: ArrayLike, degrees: float) -> Feedback:
         ])  # fmt: skip
 
     return compare(answer, rotate(W, degrees), "W rotated", mistakes)
+
+
+def check_sae_gradients(answer: tuple, sae, X: ArrayLike, lam: float) -> list[Feedback]:
+    """Check (loss, grads) of an L1 SAE on a batch X (d, n), averaged over the samples, against
+    the trainer's hand gradients (lesson 07): one verdict for the loss and one per gradient."""
+    from .backward import l1_decoder_grad
+    from .trainer import Penalty, numpy_gradients
+
+    X = np.asarray(X, dtype=float)
+    if not isinstance(answer, tuple) or len(answer) != 2 or not isinstance(answer[1], dict):
+        return [
+            Feedback(
+                False,
+                "Return two things: the loss (a number) and a dict of gradients "
+                "{'W_enc': ..., 'b_enc': ..., 'W_dec': ..., 'b_dec': ...}.",
+            )
+        ]
+    loss, grads = answer
+    right_loss, right, F, _ = numpy_gradients(sae, X, Penalty(lam=lam))
+    n = X.shape[1]
+
+    def slips(name: str) -> Callable[[], list[Suspect]]:
+        found = [
+            (
+                "Not averaged over the samples: the trainer's loss is a mean over the batch, "
+                f"so every gradient is divided by n = {n}.",
+                right[name] * n,
+            )
+        ]
+        if name == "W_dec":
+            found.append(
+                (
+                    "dW_dec has two parts: the reconstruction's and the sparsity's, "
+                    "λ (Σ_n F[i, n]) d_i / ‖d_i‖ / n, because the penalty uses the decoder "
+                    "lengths.",
+                    right[name] - l1_decoder_grad(F, sae.W_dec, lam) / n,
+                )
+            )
+        if name == "W_enc":
+            found.append(
+                (
+                    "You left out the ReLU's mask on the way back: where Z ≤ 0 the gradient stops.",
+                    _unmasked_encoder(sae, X, F, lam),
+                )
+            )
+        return lambda: _listed(f"sae_gradients.{name}", found)
+
+    verdicts = [
+        compare(
+            loss,
+            right_loss,
+            "the loss",
+            lambda: _listed(
+                "sae_gradients.loss",
+                [
+                    (
+                        "That is the loss summed over the samples; the trainer averages it over "
+                        "the batch.",
+                        right_loss * n,
+                    )
+                ],
+            ),
+        )
+    ]
+    for name in ("W_enc", "b_enc", "W_dec", "b_dec"):
+        if name not in grads:
+            verdicts.append(Feedback(False, f"No gradient for {name}: the dict needs all four."))
+            continue
+        verdicts.append(compare(grads[name], right[name], f"d{name}", slips(name)))
+    return verdicts
+
+
+def _unmasked_encoder(sae, X: np.ndarray, F: np.ndarray, lam: float) -> np.ndarray:
+    """dW_enc with the ReLU's mask left out (dF passed straight to the encoder)."""
+    from .steps import l1_grad
+
+    n = X.shape[1]
+    X_hat = sae.W_dec @ F + sae.b_dec[:, None]
+    dF = sae.W_dec.T @ (2 * (X_hat - X) / n) + l1_grad(F, sae.W_dec, lam) / n
+    return dF @ X.T
+
+
+def check_adam_step(answer: tuple, p, g, m, v, t: int, lr: float) -> Feedback:
+    """Check one Adam step (p, m, v) -> (new p, new m, new v) as PyTorch computes it (lesson
+    07), with betas (0.9, 0.999) and eps 1e-8."""
+    b1, b2, eps = 0.9, 0.999, 1e-8
+    p, g, m, v = (np.asarray(x, dtype=float) for x in (p, g, m, v))
+    m2 = b1 * m + (1 - b1) * g
+    v2 = b2 * v + (1 - b2) * g * g
+    right = p - lr / (1 - b1**t) * m2 / (np.sqrt(v2) / np.sqrt(1 - b2**t) + eps)
+    if not isinstance(answer, tuple) or len(answer) != 3:
+        return Feedback(False, "Return three things: the new parameter, the new m and the new v.")
+    given_p, given_m, given_v = answer
+    for given, expected, what in ((given_m, m2, "m"), (given_v, v2, "v")):
+        verdict = compare(given, expected, f"the new {what}")
+        if not verdict:
+            return Feedback(
+                False,
+                f"The running average {what} is off: {verdict.message} "
+                f"m ← β1 m + (1 − β1) g, v ← β2 v + (1 − β2) g².",
+                verdict.right,
+            )
+
+    def mistakes() -> list[Suspect]:
+        return _listed(
+            "adam",
+            [
+                (
+                    "You left out the bias correction: divide m by (1 − β1^t) and v by (1 − β2^t); "
+                    "early on, m and v are still close to their starting 0.",
+                    p - lr * m2 / (np.sqrt(v2) + eps),
+                ),
+                (
+                    "Divide by the square root of v (the gradient's typical size), not by v "
+                    "itself.",
+                    p - lr / (1 - b1**t) * m2 / (v2 / (1 - b2**t) + eps),
+                ),
+                (
+                    "The step goes against the gradient: subtract it.",
+                    p + lr / (1 - b1**t) * m2 / (np.sqrt(v2) / np.sqrt(1 - b2**t) + eps),
+                ),
+            ],
+        )
+
+    return compare(given_p, right, "the new parameter", mistakes)

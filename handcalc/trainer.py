@@ -145,8 +145,9 @@ class History:
     resampled: list[tuple[int, int]] = field(default_factory=list)
 
 
-def _batches(X: np.ndarray, steps: int, batch_size: int, seed: int):
-    """The same sequence of batches for both backends: shuffled passes over the samples."""
+def batches(X: np.ndarray, steps: int, batch_size: int, seed: int):
+    """The batches train_sae steps through (the same for both backends, and for a loop of the
+    learner's own): shuffled passes over the samples."""
     rng = np.random.default_rng(seed)
     order, start = rng.permutation(X.shape[1]), 0
     for _ in range(steps):
@@ -257,10 +258,10 @@ def train_sae(
     )
     stepper = _numpy_stepper if backend == "numpy" else _torch_stepper
     step, forget = stepper(sae, penalty, lr)
-    batches = _batches(X, steps, batch_size, seed)
+    stream = batches(X, steps, batch_size, seed)
     history, fired = History(), np.zeros(n_latents, dtype=bool)
     desc = f"SAE {method} ({backend})"
-    for t, batch in enumerate(tqdm(batches, total=steps, disable=not progress, desc=desc), 1):
+    for t, batch in enumerate(tqdm(stream, total=steps, disable=not progress, desc=desc), 1):
         loss, F, X_hat = step(batch)
         history.loss.append(loss)
         history.l0.append(l0(F))

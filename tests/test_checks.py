@@ -283,3 +283,49 @@ def test_missing_transpose_going_back_is_named_when_the_shapes_allow_it() -> Non
     feedback = check("dH1", W2 @ dX, problem)
     assert feedback.mistake == "input_grad.arrangement"
     assert "You computed W2 dX', but dH1 = W2ᵀ dX'" in feedback.message
+
+
+def test_check_sae_gradients_names_its_mistakes() -> None:
+    from handcalc.backward import l1_decoder_grad
+    from handcalc.checks import check_sae_gradients
+    from handcalc.sae import planted_features
+    from handcalc.trainer import Penalty, init_sae, numpy_gradients
+
+    data = planted_features(d=8, n_true=16, n_samples=64, active=2, seed=0)
+    sae, X, lam = init_sae(data.X, 12, seed=0), data.X, 0.3
+    loss, grads, F, _ = numpy_gradients(sae, X, Penalty(lam=lam))
+    n = X.shape[1]
+    assert all(check_sae_gradients((loss, grads), sae, X, lam))
+    summed = {name: g * n for name, g in grads.items()}
+    verdicts = check_sae_gradients((loss * n, summed), sae, X, lam)
+    assert all(v.mistake is not None and v.mistake.startswith("sae_gradients") for v in verdicts)
+    assert "averages it over the batch" in verdicts[0].message
+    half = dict(grads, W_dec=grads["W_dec"] - l1_decoder_grad(F, sae.W_dec, lam) / n)
+    assert "two parts" in check_sae_gradients((loss, half), sae, X, lam)[3].message
+    Z = sae.W_enc @ X + sae.b_enc[:, None]
+    dX = 2 * (sae.W_dec @ F + sae.b_dec[:, None] - X) / n
+    dF = sae.W_dec.T @ dX + lam * np.linalg.norm(sae.W_dec, axis=0)[:, None] * (Z > 0) / n
+    unmasked = dict(grads, W_enc=dF @ X.T)
+    assert "mask" in check_sae_gradients((loss, unmasked), sae, X, lam)[1].message
+    assert "Return two things" in check_sae_gradients(grads, sae, X, lam)[0].message
+
+
+def test_check_adam_step_names_its_mistakes() -> None:
+    from handcalc.checks import check_adam_step
+
+    p, g, m, v, t, lr = (
+        np.array([1.0, -2.0]),
+        np.array([0.3, -4.0]),
+        np.zeros(2),
+        np.zeros(2),
+        1,
+        0.1,
+    )
+    m2, v2 = 0.1 * g, 0.001 * g * g
+    right = p - lr / 0.1 * m2 / (np.sqrt(v2) / np.sqrt(0.001) + 1e-8)
+    assert check_adam_step((right, m2, v2), p, g, m, v, t, lr)
+    no_correction = p - lr * m2 / (np.sqrt(v2) + 1e-8)
+    assert "bias correction" in check_adam_step((no_correction, m2, v2), p, g, m, v, t, lr).message
+    by_v = p - lr / 0.1 * m2 / (v2 / 0.001 + 1e-8)
+    assert "square root of v" in check_adam_step((by_v, m2, v2), p, g, m, v, t, lr).message
+    assert "running average m" in check_adam_step((right, g, v2), p, g, m, v, t, lr).message

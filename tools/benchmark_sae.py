@@ -26,7 +26,7 @@ import torch
 from sklearn.decomposition import MiniBatchDictionaryLearning
 
 from handcalc.sae import dead_latents, l0, mmcs, planted_features, recovered, variance_explained
-from handcalc.trainer import _batches, train_sae
+from handcalc.trainer import batches, train_sae
 
 LATENTS, BATCH, STEPS, ALPHA = 128, 256, 2000, 0.3
 DATA = planted_features(d=32, n_true=64, n_samples=8192, active=4, seed=0)
@@ -87,7 +87,7 @@ def sklearn_fit() -> dict:
 def sklearn_time_to(target: float) -> tuple[float, int]:
     """scikit-learn's seconds and batches (partial_fit, our batches) to recover `target`."""
     model, spent = sklearn_model(), 0.0
-    for step, batch in enumerate(_batches(DATA.X, 400, BATCH, seed=0), 1):
+    for step, batch in enumerate(batches(DATA.X, 400, BATCH, seed=0), 1):
         start = time.perf_counter()
         model.partial_fit(batch.T)
         spent += time.perf_counter() - start
