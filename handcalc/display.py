@@ -18,6 +18,13 @@ if TYPE_CHECKING:
 BLANK = "·"  # an entry the sheet has not filled in yet
 
 
+def label(name: str) -> str:
+    """A value's name as the sheets write it: X_hat is X', W1_new is new W1."""
+    if name.endswith("_new"):
+        return "new " + label(name[: -len("_new")])
+    return "∂L1/∂F" if name == "l1_grad" else name.replace("X_hat", "X'")
+
+
 def _multiple_of(value: float, step_denominator: int) -> bool:
     scaled = value * step_denominator
     return abs(scaled - round(scaled)) < 1e-9 * max(1.0, abs(scaled))
@@ -111,9 +118,10 @@ def operands_html(step: Step, trace: Trace) -> str:
     grids = []
     for name in step.inputs:
         value, mask = trace[name], trace.step(name).mask if name in trace.names else None
+        shown = label(name)
         if written.get(name, name).endswith("ᵀ"):
-            name, value, mask = name + "ᵀ", np.asarray(value).T, None
-        grids.append(matrix_html(name, value, mask))
+            shown, value, mask = shown + "ᵀ", np.asarray(value).T, None
+        grids.append(matrix_html(shown, value, mask))
     return "".join(grids)
 
 

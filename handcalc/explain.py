@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .checks import as_trace
-from .display import matrix_text, number
-from .kinds import KINDS, Operands, label
+from .display import label, matrix_text, number
+from .kinds import KINDS, Operands
 from .problems import AutoencoderProblem, SAEProblem
 from .traces import Trace
 

@@ -14,16 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .display import label
 from .traces import Step, Trace
 
 Value = np.ndarray | float
-
-
-def label(name: str) -> str:
-    """A value's name as the sheets write it: X_hat is X', W1_new is new W1."""
-    if name.endswith("_new"):
-        return "new " + label(name[: -len("_new")])
-    return "∂L1/∂F" if name == "l1_grad" else name.replace("X_hat", "X'")
 
 
 class Operands:

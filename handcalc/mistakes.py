@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .kinds import KINDS, Operands, label
+from .display import label
+from .kinds import KINDS, Operands
 from .traces import Trace
 
 Answer = np.ndarray | Callable[[np.ndarray], bool]  # what a mistake gives, or a test for it

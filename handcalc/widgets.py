@@ -16,8 +16,8 @@ import numpy as np
 
 from . import answers, display
 from .checks import RIGHT, WRONG, Feedback, as_trace, check
+from .display import label
 from .explain import HINT_LEVELS, explain, hint
-from .kinds import label
 from .problems import AutoencoderProblem, SAEProblem
 from .traces import Trace
 
