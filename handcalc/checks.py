@@ -520,3 +520,59 @@ def check_adam_step(answer: tuple, p, g, m, v, t: int, lr: float) -> Feedback:
         )
 
     return compare(given_p, right, "the new parameter", mistakes)
+
+
+def check_torch_sae(model_class, sae, X: ArrayLike, lam: float) -> list[Feedback]:
+    """Check a learner's PyTorch SAE (lesson 07): model_class(d, m) with nn.Linear `encoder`
+    and `decoder`, forward(x) -> (x_hat, f) with rows as samples, loss(x, lam) averaged over the
+    batch. It gets `sae`'s weights; its outputs and gradients must equal the hand-derived ones."""
+    import torch
+
+    from .trainer import Penalty, numpy_gradients
+
+    X = np.asarray(X, dtype=float)
+    (d, n), m = X.shape, sae.W_enc.shape[0]
+    model = model_class(d, m).double()
+    with torch.no_grad():
+        for layer, W, b in ((model.encoder, sae.W_enc, sae.b_enc), (model.decoder, sae.W_dec,
+                            sae.b_dec)):  # fmt: skip
+            layer.weight.copy_(torch.from_numpy(W)), layer.bias.copy_(torch.from_numpy(b))
+    x = torch.from_numpy(X.T.copy())
+    x_hat, f = model(x)
+    loss = model.loss(x, lam)
+    loss.backward()
+    right_loss, grads, F, X_hat = numpy_gradients(sae, X, Penalty(lam=lam))
+    Z = sae.W_enc @ X + sae.b_enc[:, None]
+    norms = np.linalg.norm(sae.W_dec, axis=0)
+    mse = ((X_hat - X) ** 2).sum() / n
+
+    def f_slips() -> list[Suspect]:
+        return _listed("torch_sae.f", [("You left out the ReLU: f = ReLU(encoder(x)).", Z)])
+
+    def loss_slips() -> list[Suspect]:
+        return _listed("torch_sae.loss", [
+            ("The penalty is missing the decoder lengths: weigh each f_i by ‖W_dec[:, i]‖, "
+             "the norm of decoder.weight's column i (dim=0).", mse + lam * F.sum() / n),
+            ("That is seed 000's penalty, λ times the mean of |f| over samples and latents; "
+             "this course's is λ Σ_i f_i ‖W_dec[:, i]‖, averaged over the samples only.",
+             mse + lam * F.mean()),
+            ("The reconstruction error is averaged over the dimensions too; the course sums it "
+             "over the dimensions and averages over the samples.",
+             mse / d + lam * (F.sum(axis=1) * norms).sum() / n),
+        ])  # fmt: skip
+
+    verdicts = [
+        compare(x_hat.detach().numpy().T, X_hat, "x_hat (as columns)"),
+        compare(f.detach().numpy().T, F, "f (as columns)", f_slips),
+        compare(loss.item(), right_loss, "the loss", loss_slips),
+    ]
+    if not all(verdicts):
+        verdicts.append(Feedback(False, "The gradients follow from the forward pass and the "
+                                 "loss: fix those first, then check again."))  # fmt: skip
+        return verdicts
+    for name, layer, part in (("W_enc", model.encoder, "weight"), ("b_enc", model.encoder, "bias"),
+                              ("W_dec", model.decoder, "weight"), ("b_dec", model.decoder,
+                              "bias")):  # fmt: skip
+        grad = getattr(layer, part).grad
+        verdicts.append(compare(None if grad is None else grad.numpy(), grads[name], f"d{name}"))
+    return verdicts

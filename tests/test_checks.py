@@ -329,3 +329,50 @@ def test_check_adam_step_names_its_mistakes() -> None:
     by_v = p - lr / 0.1 * m2 / (v2 / 0.001 + 1e-8)
     assert "square root of v" in check_adam_step((by_v, m2, v2), p, g, m, v, t, lr).message
     assert "running average m" in check_adam_step((right, g, v2), p, g, m, v, t, lr).message
+
+
+def test_check_torch_sae_names_its_mistakes() -> None:
+    import torch
+    from torch import nn
+
+    from handcalc.checks import check_torch_sae
+    from handcalc.sae import planted_features
+    from handcalc.trainer import init_sae
+
+    class Right(nn.Module):
+        def __init__(self, d, m):
+            super().__init__()
+            self.encoder, self.decoder = nn.Linear(d, m), nn.Linear(m, d)
+
+        def forward(self, x):
+            f = torch.relu(self.encoder(x))
+            return self.decoder(f), f
+
+        def loss(self, x, lam):
+            x_hat, f = self(x)
+            norms = torch.linalg.vector_norm(self.decoder.weight, dim=0)
+            return (((x_hat - x) ** 2).sum() + lam * (f * norms).sum()) / x.shape[0]
+
+    class NoRelu(Right):
+        def forward(self, x):
+            f = self.encoder(x)
+            return self.decoder(f), f
+
+    class Seed000(Right):
+        def loss(self, x, lam):
+            x_hat, f = self(x)
+            return ((x_hat - x) ** 2).sum() / x.shape[0] + lam * f.abs().mean()
+
+    class NoLengths(Right):
+        def loss(self, x, lam):
+            x_hat, f = self(x)
+            return (((x_hat - x) ** 2).sum() + lam * f.sum()) / x.shape[0]
+
+    data = planted_features(d=8, n_true=16, n_samples=64, active=2, seed=0)
+    sae = init_sae(data.X, 12, seed=0)
+    sae.b_enc[:] = -0.05
+    assert all(check_torch_sae(Right, sae, data.X, 0.3))
+    assert "left out the ReLU" in check_torch_sae(NoRelu, sae, data.X, 0.3)[1].message
+    assert "seed 000's penalty" in check_torch_sae(Seed000, sae, data.X, 0.3)[2].message
+    verdicts = check_torch_sae(NoLengths, sae, data.X, 0.3)
+    assert "decoder lengths" in verdicts[2].message and "fix those first" in verdicts[-1].message
