@@ -371,6 +371,7 @@ def test_check_torch_sae_names_its_mistakes() -> None:
     data = planted_features(d=8, n_true=16, n_samples=64, active=2, seed=0)
     sae = init_sae(data.X, 12, seed=0)
     sae.b_enc[:] = -0.05
+    sae.W_dec *= np.linspace(0.5, 2, 12)  # decoder columns of different lengths
     assert all(check_torch_sae(Right, sae, data.X, 0.3))
     assert "left out the ReLU" in check_torch_sae(NoRelu, sae, data.X, 0.3)[1].message
     assert "seed 000's penalty" in check_torch_sae(Seed000, sae, data.X, 0.3)[2].message
