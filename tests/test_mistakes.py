@@ -422,3 +422,15 @@ def test_each_mistake_is_named(which: str, step: str, key: str, record_property)
     # λ is 2 in about a third of the generated problems, 1 in the rest
     least = len(SEEDS) // 5 if "no_lambda" in key else len(SEEDS) // 2
     assert tested >= least, f"only {tested} of {len(SEEDS)} seeds could test {key}"
+
+
+@pytest.mark.parametrize("which", ["ae", "sae"])
+def test_every_step_kind_recomputes_its_step(which: str) -> None:
+    """The mistake tables and worked entries read a step through its kind: the kind, given the
+    step's inputs, must give exactly the step's output."""
+    from handcalc.kinds import compute
+
+    for seed in range(30):
+        t = trace(which, seed)
+        for step in t:
+            assert np.allclose(compute(t, step.name), step.output, rtol=0, atol=1e-12), step.name
