@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -88,6 +89,22 @@ def pages(browser):
         tab.close()
 
 
+@contextmanager
+def tab(browser, pages: list, lab: Lab):
+    """The shared tab (a fresh one if a test closed it); a failure closes it, and every kernel
+    is shut down afterwards."""
+    if not pages or pages[-1].is_closed():
+        pages.append(browser.new_page(viewport={"width": 1280, "height": 900}))
+    page = pages[-1]
+    try:
+        yield page
+    except BaseException:
+        page.close()
+        raise
+    finally:
+        lab.shutdown_kernels()
+
+
 def errors(cell: dict) -> list[str]:
     return [o["ename"] for o in cell["outputs"] if o["output_type"] == "error"]
 
@@ -151,10 +168,7 @@ def use_widgets(notebook: Notebook) -> list[str]:
 
 @pytest.mark.parametrize("path", NOTEBOOKS)
 def test_notebook_in_jupyterlab(path: str, lab: Lab, browser, pages: list) -> None:
-    if not pages or pages[-1].is_closed():
-        pages.append(browser.new_page(viewport={"width": 1280, "height": 900}))
-    page = pages[-1]
-    try:
+    with tab(browser, pages, lab) as page:
         notebook = Notebook(page, lab, path)
         notebook.run_code(AUDIT_FIGURES)
         notebook.run_all()
@@ -166,11 +180,6 @@ def test_notebook_in_jupyterlab(path: str, lab: Lab, browser, pages: list) -> No
         after = notebook.errors_shown()
         notebook.screenshot(SCREENSHOTS / path.replace("/", "_").replace(".ipynb", ".png"))
         notebook.close()
-    except BaseException:
-        page.close()
-        raise
-    finally:
-        lab.shutdown_kernels()
     assert not found, "\n".join(found)
     assert not unlabelled, "figures without a title or axis labels:\n" + "\n".join(unlabelled)
     new = after[len(shown) :] if after[: len(shown)] == shown else after
@@ -187,10 +196,7 @@ def test_typed_answers_survive_saving_closing_and_reopening(lab: Lab, browser, p
     (lab.root / "persist").mkdir(exist_ok=True)
     shutil.copy(lab.root / "lessons" / "03_loss_backprop.ipynb", lab.root / path)
     keep = f"import os; os.environ['HANDCALC_ANSWERS'] = {str(lab.root / 'answers.json')!r}"
-    if not pages or pages[-1].is_closed():
-        pages.append(browser.new_page(viewport={"width": 1280, "height": 900}))
-    page = pages[-1]
-    try:
+    with tab(browser, pages, lab) as page:
         notebook = Notebook(page, lab, path)
         notebook.run_code(keep)
         notebook.run_all()
@@ -206,11 +212,6 @@ def test_typed_answers_survive_saving_closing_and_reopening(lab: Lab, browser, p
         inputs = notebook._grid().locator(".widget-gridbox input")
         restored = [inputs.nth(i).input_value() for i in range(inputs.count())]
         notebook.close()
-    except BaseException:
-        page.close()
-        raise
-    finally:
-        lab.shutdown_kernels()
     assert "model not found" not in shown
     assert "Answer grid for dX' (seed 3). Run this cell to get your grid and your answers" in shown
     assert restored == typed
