@@ -13,7 +13,7 @@ OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "
 
 def represented(model: ToyModel, threshold: float = 0.5) -> int:
     """How many features the model keeps: columns of W longer than the threshold."""
-    return int((model.norms() > threshold).sum())
+    return len(model.kept(threshold))
 
 
 def describe(model: ToyModel) -> str:

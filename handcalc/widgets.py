@@ -15,7 +15,7 @@ import ipywidgets as widgets
 import numpy as np
 
 from . import answers, display
-from .checks import RIGHT, WRONG, Feedback, as_trace, check
+from .checks import RIGHT, WRONG, Feedback, as_trace, check, place
 from .display import label
 from .explain import HINT_LEVELS, explain, hint
 from .problems import AutoencoderProblem, SAEProblem
@@ -223,22 +223,15 @@ class MatrixEntry:
                 self.cells[r][c].style.background = background
                 self.marks[r][c].value = f"<span style='color:{colour}'>{symbol}</span>"
         wrong = [] if right is None else [tuple(int(i) for i in w) for w in np.argwhere(~right)]
-        if len(np.shape(self.trace[self.step])) == 0:
+        axes = self.trace.axes(self.step)
+        if not axes:
             wrong = []  # a single number: working it out is the whole answer (see Hint)
         self.wrong_entries.options = [("an entry you got wrong", None)] + [
-            (self._where(r, c), (r + 1, c + 1)) for r, c in wrong
+            (place((r, c)[: len(axes)], axes), (r + 1, c + 1)) for r, c in wrong
         ]
         self.wrong_entries.value = None
         self.wrong_entries.layout.display = None if wrong else "none"
         self.worked.value = ""
-
-    def _where(self, r: int, c: int) -> str:
-        row, column = self.labels[0][r], self.labels[1][c]
-        return (
-            f"row {r + 1}"
-            + (f" ({row})" if row else "")
-            + (f", column {c + 1} ({column})" if self.columns > 1 else "")
-        )
 
     def show_worked(self) -> None:
         """Work out the chosen wrong entry with the problem's numbers."""
