@@ -82,7 +82,8 @@ class AutoencoderProblem:
 class SAEProblem:
     """X: (d, tokens), one column per token. W_enc: (m, d), b_enc: (m,), W_dec: (d, m), b_dec: (d,).
 
-    Column j of W_dec is feature j's direction. lam weighs the sparsity penalty.
+    Column j of W_dec is feature j's direction. lam weighs the sparsity penalty. tokens optionally
+    names the columns of X (the canonical problem does; generated ones do not).
     """
 
     X: np.ndarray
@@ -93,9 +94,16 @@ class SAEProblem:
     lam: float = 1
     lr: float = LR
     seed: int | None = field(default=None)
+    tokens: tuple[str, ...] = ()  # a name per token (column of X), if the problem gives them
 
     def __post_init__(self) -> None:
         X = as_matrix(self.X, "X", "activation dims x tokens")
+        if self.tokens and len(self.tokens) != X.shape[1]:
+            raise ValueError(
+                f"X has {X.shape[1]} tokens (columns), so tokens needs {X.shape[1]} names; "
+                f"got {len(self.tokens)}."
+            )
+        self.tokens = tuple(self.tokens)
         d = X.shape[0]
         W_enc = as_matrix(self.W_enc, "W_enc", "features x activation dims")
         if W_enc.shape[1] != d:
@@ -347,13 +355,16 @@ def _canonical_autoencoder() -> AutoencoderProblem:
 
 
 def _canonical_sae() -> SAEProblem:
-    """The worked example of lesson 06 (drawn once by the generator, then frozen here)."""
+    """The worked example of lesson 06: drawn by the generator (seed 13092, one of the few whose
+    every feature fires on one or two tokens), its tokens and features put in reading order and
+    the tokens named after the pattern, then frozen here."""
     return SAEProblem(
-        X=np.array([[-2, -1, -2, 2, -2], [0, -1, -1, 1, 0], [-1, -1, 0, 1, 0]]),
-        W_enc=np.array([[1, 1, 0], [1, -1, 1], [-1, -1, 1], [1, 0, 1], [2, -1, 0], [-1, 0, -1]]),
-        b_enc=np.array([0, 0, 0, -2, 0, -1]),
-        W_dec=np.array([[2, 0, 0, 0, -2, -2], [0, 2, -1, 0, -2, -1], [0, 0, 0, 2, -1, -2]]),
-        b_dec=np.array([1, 3, 2]),
+        X=np.array([[-1, 1, 3, 0, -3], [0, 2, 0, -1, -2], [2, 1, 1, -1, -2]]),
+        W_enc=np.array([[-1, 1, 2], [1, 1, -1], [1, 0, 0], [2, -1, -1], [-1, 0, -1], [-1, 0, 0]]),
+        b_enc=np.array([0, -1, -2, 0, 0, -2]),
+        W_dec=np.array([[0, 1, 0, 0, 0, -1], [1, 2, 0, 0, 0, 2], [0, -2, -1, 1, -1, 2]]),
+        b_dec=np.array([0, -3, 1]),
         lam=1,
         seed=CANONICAL,
+        tokens=("lake", "river", "bank", "loan", "money"),
     )

@@ -78,6 +78,31 @@ def test_lesson_06_grids_go_past_the_loss_gradient_and_meet_thirds() -> None:
     assert thirds, f"seed {seed}: the lesson says thirds appear, but its problem has none"
 
 
+def test_lesson_06_reads_the_features_it_says() -> None:
+    """Lesson 06 ends by naming what each canonical feature fires on; the problem agrees."""
+    problem = hc.sae_problem()
+    F = hc.sae_trace(problem)["F"]
+    fires_on = [{t for t, f in zip(problem.tokens, row, strict=True) if f > 0} for row in F]
+    assert fires_on == [
+        {"lake", "river"},
+        {"river", "bank"},
+        {"bank"},
+        {"bank", "loan"},
+        {"loan", "money"},
+        {"money"},
+    ]
+    source = "\n".join(c.source for c in nbformat.read(SOLUTIONS[6], as_version=4).cells)
+    for claim in (
+        "feature 1 fires\non *lake* and *river*",
+        "feature 2 on *river* and *bank*",
+        "feature 4 on\n*bank* and *loan*",
+        "feature 5 on *loan* and *money*",
+        "Features 3 and 6 fire on\none token each",
+        "*bank* fires three features",
+    ):
+        assert claim in source, claim
+
+
 @pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.name)
 def test_hints_come_before_the_check_they_help_with(path: Path) -> None:
     cells = nbformat.read(path, as_version=4).cells
