@@ -576,3 +576,83 @@ def check_torch_sae(model_class, sae, X: ArrayLike, lam: float) -> list[Feedback
         grad = getattr(layer, part).grad
         verdicts.append(compare(None if grad is None else grad.numpy(), grads[name], f"d{name}"))
     return verdicts
+
+
+def check_resample(resample_fn, sae, dead: ArrayLike, X: ArrayLike, X_hat: ArrayLike) -> list:
+    """Check a learner's resample_fn(sae, dead, X, X_hat) (lesson 07), which changes a copy of
+    `sae` in place like handcalc.trainer.resample: the decoder, encoder and bias of each dead
+    latent, the others untouched."""
+    from .trainer import RESAMPLE_SCALE, SAE, resample
+
+    dead = np.asarray(dead)
+    X, X_hat = np.asarray(X, dtype=float), np.asarray(X_hat, dtype=float)
+
+    def copy() -> SAE:
+        return SAE(*(value.copy() for value in sae.params().values()), sae.k)
+
+    right = copy()
+    resample(right, dead, X, X_hat)
+    mine = copy()
+    returned = resample_fn(mine, dead, X, X_hat)
+    if isinstance(returned, SAE):
+        mine = returned  # a new SAE returned instead of changing this one: just as good
+    alive = np.setdiff1d(np.arange(sae.b_enc.size), dead)
+    untouched = (
+        np.array_equal(mine.W_dec[:, alive], sae.W_dec[:, alive])
+        and np.array_equal(mine.W_enc[alive], sae.W_enc[alive])
+        and np.array_equal(mine.b_enc[alive], sae.b_enc[alive])
+    )
+    if not untouched:
+        message = (
+            "You changed latents that are alive: only the latents listed in `dead` get new "
+            "directions; leave every other column and row alone."
+        )
+        return [Feedback(False, message)]
+    residual = X - X_hat
+    order = np.argsort((residual**2).sum(axis=0), kind="stable")  # best reconstructed first
+    worst = np.resize(order[::-1], dead.size)
+    raw = residual[:, worst]
+    scale = RESAMPLE_SCALE * np.linalg.norm(sae.W_enc[alive], axis=1).mean()
+
+    def decoder_slips() -> list[Suspect]:
+        best = residual[:, np.resize(order, dead.size)]
+        return _listed("resample.decoder", [
+            ("These are the inputs x themselves, Anthropic's recipe; the course points a dead "
+             "latent at the residual x − x', the part of a badly reconstructed sample that the "
+             "SAE misses.", X[:, worst] / np.linalg.norm(X[:, worst], axis=0)),
+            ("The residual is x − x' (what is missing from the reconstruction), not x' − x.",
+             -right.W_dec[:, dead]),
+            ("Make each new decoder column unit length: divide it by its norm.", raw),
+            ("These come from the best reconstructed samples: sort by squared error, largest "
+             "first (np.argsort(-errors)).", best / np.linalg.norm(best, axis=0)),
+        ])  # fmt: skip
+
+    def encoder_slips() -> list[Suspect]:
+        return _listed("resample.encoder", [
+            ("The encoder row is the new direction (the decoder column, transposed) times "
+             f"{RESAMPLE_SCALE} x the mean length of the alive latents' encoder rows; you left "
+             "out that factor.", right.W_dec[:, dead].T),
+            ("Scale by the mean length of the *alive* latents' encoder rows (np.linalg.norm(..., "
+             "axis=1).mean()), not of all of them: the dead rows are the ones being replaced.",
+             RESAMPLE_SCALE * np.linalg.norm(sae.W_enc, axis=1).mean() * right.W_dec[:, dead].T),
+            ("The encoder row is the direction times the scale: you used the decoder's "
+             "unnormalised residual.", scale * raw.T),
+        ])  # fmt: skip
+
+    def bias_slips() -> list[Suspect]:
+        return _listed("resample.bias", [
+            ("The dead latents' encoder bias stays as it was; set it to 0, or a latent killed by "
+             "a very negative bias stays dead.", sae.b_enc[dead]),
+        ])  # fmt: skip
+
+    decoder = compare(mine.W_dec[:, dead], right.W_dec[:, dead], "the new decoder columns",
+                      decoder_slips, axes=("dim", "latent"))  # fmt: skip
+    encoder = (
+        compare(mine.W_enc[dead], right.W_enc[dead], "the new encoder rows", encoder_slips,
+                axes=("latent", "dim"))
+        if decoder
+        else Feedback(False, "The encoder rows are the decoder columns, transposed and scaled: "
+                      "fix the decoder first, then check again.")
+    )  # fmt: skip
+    bias = compare(mine.b_enc[dead], right.b_enc[dead], "the new encoder biases", bias_slips)
+    return [decoder, encoder, bias]

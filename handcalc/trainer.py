@@ -243,16 +243,23 @@ def train_sae(
     seed: int = 0,
     backend: str = "torch",
     progress: bool = True,
+    start: SAE | None = None,
 ) -> tuple[SAE, History]:
     """Train an SAE on X (d, n), samples as columns, with sparsity `method`: "l1" (weight lam),
     "kl" (weight beta, target rate rho) or "topk" (k per sample). Returns the SAE and its History
-    (measured on each step's batch, before that step's update)."""
+    (measured on each step's batch, before that step's update). start: train a copy of this SAE
+    (with a fresh optimiser) instead of a new one."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}; got {method!r}.")
     if backend not in ("numpy", "torch"):
         raise ValueError(f'backend must be "numpy" or "torch"; got {backend!r}.')
     X = np.asarray(X, dtype=np.float64)
-    sae = init_sae(X, n_latents, seed, k if method == "topk" else None)
+    if start is None:
+        sae = init_sae(X, n_latents, seed, k if method == "topk" else None)
+    elif start.b_enc.size != n_latents:
+        raise ValueError(f"start has {start.b_enc.size} latents, but n_latents is {n_latents}.")
+    else:
+        sae = SAE(*(value.copy() for value in start.params().values()), start.k)
     penalty = Penalty(
         lam=lam if method == "l1" else 0.0, beta=beta if method == "kl" else 0.0, rho=rho
     )

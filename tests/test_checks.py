@@ -377,3 +377,58 @@ def test_check_torch_sae_names_its_mistakes() -> None:
     assert "seed 000's penalty" in check_torch_sae(Seed000, sae, data.X, 0.3)[2].message
     verdicts = check_torch_sae(NoLengths, sae, data.X, 0.3)
     assert "decoder lengths" in verdicts[2].message and "fix those first" in verdicts[-1].message
+
+
+def _my_resample(direction="residual", order="worst", unit=True, factor="alive", bias=True):
+    """A learner's resample, written from the lesson's description, with one slip switchable."""
+
+    def resample_fn(sae, dead, X, X_hat):
+        vectors = {"residual": X - X_hat, "input": X, "negative": X_hat - X}[direction]
+        errors = ((X - X_hat) ** 2).sum(axis=0)
+        ranked = np.argsort(-errors) if order == "worst" else np.argsort(errors)
+        picked = vectors[:, [ranked[i % len(ranked)] for i in range(len(dead))]]
+        if unit:
+            picked = picked / np.linalg.norm(picked, axis=0)
+        alive = [i for i in range(sae.b_enc.size) if i not in set(dead)]
+        rows = sae.W_enc if factor == "all" else sae.W_enc[alive]
+        scale = {"alive": 0.2, "all": 0.2, "none": None}[factor]
+        sae.W_dec[:, dead] = picked
+        sae.W_enc[dead] = (
+            picked.T if scale is None else scale * np.linalg.norm(rows, axis=1).mean() * picked.T
+        )
+        if bias:
+            sae.b_enc[dead] = 0.0
+
+    return resample_fn
+
+
+def test_check_resample_names_its_mistakes() -> None:
+    from handcalc.checks import check_resample
+    from handcalc.sae import planted_features
+    from handcalc.trainer import init_sae
+
+    data = planted_features(d=8, n_true=12, n_samples=64, active=2, seed=1)
+    sae = init_sae(data.X, 16, seed=2)
+    sae.W_enc *= np.linspace(0.5, 2, 16)[:, None]  # rows of different lengths: alive ones matter
+    sae.b_enc[:] = -1.0
+    dead = np.array([1, 5, 6, 12])
+    X_hat = sae.decode(sae.encode(data.X))
+
+    def messages(fn) -> list[str]:
+        return [v.message for v in check_resample(fn, sae, dead, data.X, X_hat)]
+
+    assert all(check_resample(_my_resample(), sae, dead, data.X, X_hat))
+    assert "Anthropic's recipe" in messages(_my_resample(direction="input"))[0]
+    assert "not x' − x" in messages(_my_resample(direction="negative"))[0]
+    assert "best reconstructed" in messages(_my_resample(order="best"))[0]
+    assert "unit length" in messages(_my_resample(unit=False))[0]
+    assert "fix the decoder first" in messages(_my_resample(unit=False))[1]
+    assert "left out that factor" in messages(_my_resample(factor="none"))[1]
+    assert "*alive*" in messages(_my_resample(factor="all"))[1]
+    assert "set it to 0" in messages(_my_resample(bias=False))[2]
+
+    def everyone(sae, dead, X, X_hat):
+        _my_resample()(sae, dead, X, X_hat)
+        sae.b_enc[0] = 0.0
+
+    assert "alive" in messages(everyone)[0]

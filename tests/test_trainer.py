@@ -226,3 +226,49 @@ def test_lesson_07_l1_shrinks_the_sizes_and_topk_does_not() -> None:
     assert round(fve_topk, 2) == 0.89 and round(fve_l1, 2) == 0.87
     assert all(-0.35 < gap < -0.1 for gap in gaps_l1), gaps_l1
     assert all(-0.1 < gap <= 0.01 for gap in gaps_topk), gaps_topk
+
+
+def test_start_trains_a_copy_of_the_given_sae() -> None:
+    data = planted_features(d=8, n_true=12, n_samples=512, active=2, seed=0)
+    first, _ = train_sae(data.X, 16, "l1", steps=50, backend="numpy", progress=False)
+    before = {name: value.copy() for name, value in first.params().items()}
+    again, _ = train_sae(data.X, 16, "l1", steps=0, backend="numpy", progress=False, start=first)
+    more, _ = train_sae(data.X, 16, "l1", steps=50, backend="numpy", progress=False, start=first)
+    assert all(np.array_equal(before[n], v) for n, v in first.params().items())  # untouched
+    assert all(np.array_equal(before[n], v) for n, v in again.params().items())  # 0 steps: a copy
+    assert not np.array_equal(more.W_dec, first.W_dec)
+    with pytest.raises(ValueError, match="start has 16 latents"):
+        train_sae(data.X, 8, "l1", steps=1, progress=False, start=first)
+
+
+def test_lesson_07_resampling_revives_the_latents_a_damaged_sae_lost() -> None:
+    """Lesson 07's claims: 16 of 64 latents killed; trained on without resampling they stay dead
+    and recovery by live latents falls below the damaged SAE's; with resampling every 100 steps
+    all 16 are revived at once, at most 2 are dead at the end, recovery is above 0.9 and the
+    variance explained comes back most of the way."""
+    data = planted_features(d=32, n_true=64, n_samples=8192, active=4, seed=0)
+
+    def measured(sae: SAE) -> tuple[int, float, float]:
+        F = sae.encode(data.X)
+        live = ~dead_latents(F)
+        found = recovered(sae.W_dec[:, live], data.directions)
+        return int((~live).sum()), found, variance_explained(data.X, sae.decode(F))
+
+    sae, _ = train_sae(data.X, 64, "l1", lam=0.3, steps=800, backend="numpy", progress=False)
+    trained = measured(sae)
+    sae.b_enc[::4] = -100.0
+    damaged = measured(sae)
+    runs = {}
+    for every in (None, 100):
+        runs[every] = train_sae(
+            data.X, 64, "l1", lam=0.3, steps=600, resample_every=every, backend="numpy",
+            progress=False, start=sae,
+        )  # fmt: skip
+    (dead_on, found_on, fve_on), (dead_rs, found_rs, fve_rs) = (
+        measured(runs[every][0]) for every in (None, 100)
+    )
+    assert trained[:2] == (0, 1.0) and damaged[:2] == (16, 0.75)
+    assert dead_on == 16 and found_on < damaged[1] and runs[None][1].resampled == []
+    assert runs[100][1].resampled[0] == (100, 16)
+    assert dead_rs <= 2 and found_rs > 0.9
+    assert fve_on < fve_rs < trained[2] and fve_rs - fve_on > (trained[2] - fve_on) / 2
