@@ -656,3 +656,119 @@ def check_resample(resample_fn, sae, dead: ArrayLike, X: ArrayLike, X_hat: Array
     )  # fmt: skip
     bias = compare(mine.b_enc[dead], right.b_enc[dead], "the new encoder biases", bias_slips)
     return [decoder, encoder, bias]
+
+
+def check_precision_recall(answer, activations: ArrayLike, holds: ArrayLike) -> Feedback:
+    """Check (precision, recall) of a latent's firing for a property (lesson 08)."""
+    from .features import precision_recall
+
+    a, holds = np.asarray(activations, dtype=float), np.asarray(holds, dtype=bool)
+    right = precision_recall(a, holds)
+    fires = a > 0
+
+    def mistakes() -> list[Suspect]:
+        everywhere = a >= 0  # counting every token as a firing
+        return _listed("precision_recall", [
+            ("Precision and recall are swapped: precision divides by the tokens where the latent "
+             "fires, recall by the tokens where the property holds.", right[::-1]),
+            ("A latent fires where its activation is above 0, not at or above 0: a ReLU latent is "
+             "0 on most tokens.", ((everywhere & holds).sum() / everywhere.sum(),
+                                   (everywhere & holds).sum() / holds.sum())),
+            ("Both are divided by all the tokens: divide by the tokens where the latent fires "
+             "(precision) and where the property holds (recall).",
+             ((fires & holds).mean(), (fires & holds).mean())),
+        ])  # fmt: skip
+
+    return compare(answer, right, "(precision, recall)", mistakes)
+
+
+def check_specificity(answer, activations: ArrayLike, holds: ArrayLike, bands: int = 4) -> Feedback:
+    """Check the share of firings where the property holds, by band of activation (lesson 08)."""
+    from .features import specificity_by_band
+
+    a, holds = np.asarray(activations, dtype=float), np.asarray(holds, dtype=bool)
+    right, counts = specificity_by_band(a, holds, bands)
+    if answer is not None and np.shape(answer) == right.shape:
+        given = np.asarray(answer, dtype=float)
+        if not np.array_equal(np.isnan(given), np.isnan(right)):
+            return Feedback(False, "An empty band has no share: give nan there (and only there). "
+                            f"This latent's band counts are {counts.tolist()}.")  # fmt: skip
+        answer, right = np.nan_to_num(given, nan=-1.0), np.nan_to_num(right, nan=-1.0)
+
+    def mistakes() -> list[Suspect]:
+        fires = a > 0
+        order = np.argsort(a[fires], kind="stable")
+        quartile = np.array_split(holds[fires][order], bands)  # bands of equal counts instead
+        base = (fires & holds).sum() / fires.sum()
+        return _listed("specificity", [
+            ("These are bands of equal numbers of tokens (quantiles); the bands here are equal "
+             "ranges of activation, from 0 to the latent's peak, in steps of peak / bands.",
+             [part.mean() for part in quartile]),
+            ("Each band's share is the same: you divided the whole latent's hits by its firings "
+             "instead of counting within each band.", [base if c else -1.0 for c in counts]),
+        ])  # fmt: skip
+
+    return compare(answer, right, "the share in each band", mistakes)
+
+
+def check_variance_spectrum(answer: ArrayLike, X: ArrayLike) -> Feedback:
+    """Check the cumulative share of variance in the first 1, 2, ... principal components."""
+    from .features import variance_spectrum
+
+    X = np.asarray(X, dtype=float)
+    right = variance_spectrum(X)
+
+    def mistakes() -> list[Suspect]:
+        raw = np.linalg.svd(X - X.mean(axis=1, keepdims=True), compute_uv=False)
+        power = raw**2
+        uncentred = np.linalg.svd(X, compute_uv=False) ** 2
+        return _listed("variance_spectrum", [
+            ("The singular values are not variances: square them first (the variance along a "
+             "component is its singular value squared).", np.cumsum(raw) / raw.sum()),
+            ("Each component's own share, not the running total: take np.cumsum.",
+             power / power.sum()),
+            ("Centre X first (subtract each row's mean): without it the first component points "
+             "at the mean, not along the spread.", np.cumsum(uncentred) / uncentred.sum()),
+        ])  # fmt: skip
+
+    return compare(answer, right, "the variance spectrum", mistakes)
+
+
+def check_hypothesis(latent: int, hypothesis: str, F: ArrayLike, data, acts, read=()) -> Feedback:
+    """Test a learner's hypothesis about what a latent means against the grammar's labels (lesson
+    08): right when its F1 (precision and recall of firing) is at least 0.75. `read` lists
+    latents the lesson has already read, which do not count."""
+    from .features import hypothesis_holds, precision_recall
+
+    F = np.asarray(F)
+    if not isinstance(latent, int | np.integer) or not 0 <= latent < F.shape[0]:
+        return Feedback(False, f"my_latent must be a latent's number, 0 to {F.shape[0] - 1}.")
+    if latent in read:
+        return Feedback(False, f"The lesson has already read latent {latent}; pick one it has not.")
+    if not (F[latent] > 0).any():
+        return Feedback(False, f"Latent {latent} is dead (it never fires): there is nothing to "
+                        "read. Pick a live one.")  # fmt: skip
+    if not isinstance(hypothesis, str):
+        return Feedback(False, "my_hypothesis must be a string: a property's name or 'word X'.")
+    try:
+        holds = hypothesis_holds(hypothesis, data, acts)
+    except ValueError as error:
+        return Feedback(False, str(error))
+    precision, recall = precision_recall(F[latent], holds)
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    numbers = (f"Precision {precision:.2f} (the share of its firings where '{hypothesis}' "
+               f"holds), recall {recall:.2f} (the share of those tokens where it fires), F1 "
+               f"{f1:.2f}.")  # fmt: skip
+    if f1 >= 0.75:
+        return Feedback(True, f"Supported. {numbers} The labels bear your reading out.")
+    if precision < recall:
+        advice = (
+            "It fires on many tokens where your hypothesis does not hold: look at its contexts "
+            "further down the range, and find what those tokens share."
+        )
+    else:
+        advice = (
+            "It fires on only some of the tokens where your hypothesis holds: it is narrower. "
+            "Which of those tokens does it pick, and what do they share?"
+        )
+    return Feedback(False, f"Not supported yet. {numbers} {advice}")

@@ -104,3 +104,48 @@ def context_html(data: Corpus, sentence: int, position: int, value: float, peak:
                     f"border-bottom: 2px solid black'>{word}</b>")  # fmt: skip
         parts.append(word)
     return " ".join(parts) + f" <span style='color: #555'>({value:.2f})</span>"
+
+
+def precision_recall(activations: np.ndarray, holds: np.ndarray) -> tuple[float, float]:
+    """Of the tokens where a latent fires (activation > 0), the share where the property holds
+    (precision); of the tokens where it holds, the share where the latent fires (recall)."""
+    fires, holds = np.asarray(activations) > 0, np.asarray(holds, dtype=bool)
+    both = (fires & holds).sum()
+    return float(both / max(fires.sum(), 1)), float(both / max(holds.sum(), 1))
+
+
+def specificity_by_band(
+    activations: np.ndarray, holds: np.ndarray, bands: int = 4
+) -> tuple[np.ndarray, np.ndarray]:
+    """Split (0, peak] into `bands` equal bands of activation; for each, the share of the tokens
+    firing in it where the property holds (nan for an empty band), and how many tokens fire in it
+    (Templeton et al. 2024's specificity, by activation level)."""
+    a, holds = np.asarray(activations, dtype=float), np.asarray(holds, dtype=bool)
+    fires = a > 0
+    band = np.minimum((a / a.max() * bands).astype(int), bands - 1)  # the peak joins the top band
+    counts = np.array([(fires & (band == b)).sum() for b in range(bands)])
+    held = np.array([(fires & (band == b) & holds).sum() for b in range(bands)])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, held / counts, np.nan), counts
+
+
+def variance_spectrum(X: np.ndarray) -> np.ndarray:
+    """The share of X's variance (X: dims x samples) in its first 1, 2, ... principal components
+    (cumulative, ending at 1): the squared singular values of the centred X, summed up."""
+    centred = X - X.mean(axis=1, keepdims=True)
+    power = np.linalg.svd(centred, compute_uv=False) ** 2
+    return np.cumsum(power) / power.sum()
+
+
+def hypothesis_holds(hypothesis: str, data: Corpus, acts: Activations) -> np.ndarray:
+    """Where a hypothesis about a latent holds, one boolean per collected token: a property's name
+    (one of grammar.PROPERTIES) or "word X" (the token is the word X)."""
+    if hypothesis in PROPERTIES:
+        return acts.labels[:, PROPERTIES.index(hypothesis)].astype(bool)
+    word = hypothesis.removeprefix("word ").strip()
+    if hypothesis.startswith("word ") and word in VOCAB:
+        return data.tokens[acts.where[:, 0], acts.where[:, 1]] == ID[word]
+    raise ValueError(
+        f"{hypothesis!r} is not a hypothesis the labels can test: write a property's name "
+        f"(one of {', '.join(PROPERTIES)}) or 'word X' for a word X of the vocabulary."
+    )

@@ -344,8 +344,8 @@ class TraceViewer:
 
 
 class Gallery:
-    """A slider over pages that are all drawn up front (each an HTML text and, if there is one,
-    a matplotlib figure), so that moving the slider only swaps them and answers at once.
+    """A slider over pages (each an HTML text and, if there is one, a matplotlib figure). A page
+    is drawn the first time it is shown and kept, so going back to it answers at once.
 
     page(option) -> (html, figure or None); the figures are closed once turned into PNGs."""
 
@@ -356,16 +356,10 @@ class Gallery:
         description: str,
         value: Any = None,
     ) -> None:
-        import matplotlib.pyplot as plt
-
         options = list(options)
-        self.texts, self.pictures = {}, {}
-        for option in options:
-            text, figure = page(option)
-            self.texts[option] = text
-            self.pictures[option] = b"" if figure is None else png(figure)
-            if figure is not None:
-                plt.close(figure)
+        self.page = page
+        self.texts: dict[Any, str] = {}
+        self.pictures: dict[Any, bytes] = {}
         self.slider = widgets.SelectionSlider(
             options=options,
             value=options[0] if value is None else value,
@@ -378,9 +372,21 @@ class Gallery:
         self.widget = widgets.VBox([self.slider, self.text, self.image])
         self.show()
 
+    def drawn(self, option: Any) -> tuple[str, bytes]:
+        """The page of `option` as (html, png bytes, empty without a figure), drawn once."""
+        import matplotlib.pyplot as plt
+
+        if option not in self.texts:
+            text, figure = self.page(option)
+            self.texts[option] = text
+            self.pictures[option] = b"" if figure is None else png(figure)
+            if figure is not None:
+                plt.close(figure)
+        return self.texts[option], self.pictures[option]
+
     def show(self) -> None:
-        picture = self.pictures[self.slider.value]
-        self.text.value = self.texts[self.slider.value]
+        text, picture = self.drawn(self.slider.value)
+        self.text.value = text
         self.image.value = picture
         self.image.layout.display = None if picture else "none"
 

@@ -432,3 +432,73 @@ def test_check_resample_names_its_mistakes() -> None:
         sae.b_enc[0] = 0.0
 
     assert "alive" in messages(everyone)[0]
+
+
+def test_lesson_08_checks_name_their_mistakes() -> None:
+    from handcalc.checks import (
+        check_precision_recall,
+        check_specificity,
+        check_variance_spectrum,
+    )
+
+    rng = np.random.default_rng(3)
+    a = np.maximum(rng.normal(size=400), 0)
+    holds = (a > 0.8) | (rng.random(400) < 0.1)
+    fires = a > 0
+    precision = (fires & holds).sum() / fires.sum()
+    recall = (fires & holds).sum() / holds.sum()
+    assert check_precision_recall((precision, recall), a, holds)
+    assert "swapped" in check_precision_recall((recall, precision), a, holds).message
+    share = (fires & holds).mean()
+    assert "all the tokens" in check_precision_recall((share, share), a, holds).message
+    everywhere = ((a >= 0) & holds).sum()
+    at_zero = (everywhere / a.size, everywhere / holds.sum())
+    assert "above 0" in check_precision_recall(at_zero, a, holds).message
+
+    band = np.minimum((a / a.max() * 4).astype(int), 3)
+    right = [holds[fires & (band == b)].mean() for b in range(4)]
+    assert check_specificity(right, a, holds, 4)
+    order = np.argsort(a[fires], kind="stable")
+    quantiles = [part.mean() for part in np.array_split(holds[fires][order], 4)]
+    assert "equal numbers of tokens" in check_specificity(quantiles, a, holds, 4).message
+    assert "same" in check_specificity([precision] * 4, a, holds, 4).message
+    sparse = np.array([0.0, 1.0, 0.95, 0.1])  # bands 2 and 3 are empty
+    message = check_specificity([1.0, 0.0, 0.0, 0.5], sparse, np.array([1, 0, 1, 0], bool), 4)
+    assert "nan" in message.message and not message
+
+    X = rng.normal(size=(5, 50)) * np.array([[5], [3], [1], [0.5], [0.1]]) + 2
+    power = np.linalg.svd(X - X.mean(axis=1, keepdims=True), compute_uv=False) ** 2
+    assert check_variance_spectrum(np.cumsum(power) / power.sum(), X)
+    assert (
+        "square them"
+        in check_variance_spectrum(np.cumsum(np.sqrt(power)) / np.sqrt(power).sum(), X).message
+    )
+    assert "np.cumsum" in check_variance_spectrum(power / power.sum(), X).message
+    raw = np.linalg.svd(X, compute_uv=False) ** 2
+    assert "Centre X" in check_variance_spectrum(np.cumsum(raw) / raw.sum(), X).message
+
+
+def test_check_hypothesis_tests_a_reading_against_the_labels() -> None:
+    from handcalc.checks import check_hypothesis
+    from handcalc.features import collect
+    from handcalc.grammar import ID, corpus
+    from handcalc.lm import load
+
+    data = corpus(200, seed=0)
+    acts = collect(load(), data)
+    words = data.tokens[acts.where[:, 0], acts.where[:, 1]]
+    is_the, is_noun = words == ID["the"], acts.labels[:, 6].astype(bool)  # property 6: noun
+    F = np.zeros((4, words.size))
+    F[0, is_the] = 1.0  # latent 0 fires exactly on "the"
+    F[1] = is_the | is_noun  # latent 1 on "the" and on the nouns: wider than "the"
+    F[2, np.flatnonzero(is_the)[::3]] = 1.0  # latent 2 on a third of the "the"s: narrower
+    supported = check_hypothesis(0, "word the", F, data, acts)
+    assert supported and "Precision 1.00" in supported.message
+    wide = check_hypothesis(1, "word the", F, data, acts)
+    assert not wide and "further down" in wide.message
+    narrow = check_hypothesis(2, "word the", F, data, acts)
+    assert not narrow and "narrower" in narrow.message
+    assert "dead" in check_hypothesis(3, "noun", F, data, acts).message
+    assert "already read" in check_hypothesis(0, "noun", F, data, acts, read=(0,)).message
+    assert "a property's name" in check_hypothesis(0, "word zebra", F, data, acts).message
+    assert "0 to 3" in check_hypothesis(7, "noun", F, data, acts).message

@@ -166,7 +166,7 @@ def test_superposition_slider_redraws_for_the_chosen_sparsity() -> None:
     assert bytes(explorer.image.value) == explorer.pictures[0.95] != dense_picture
 
 
-def test_gallery_draws_every_page_once_and_swaps_them() -> None:
+def test_gallery_draws_each_page_when_first_shown_and_keeps_it() -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -185,14 +185,16 @@ def test_gallery_draws_every_page_once_and_swaps_them() -> None:
         return f"<b>{n}</b>", figure
 
     gallery = Gallery(range(4), page, "page", value=1)
-    assert drawn == [0, 1, 2, 3] and plt.get_fignums() == []  # all drawn, all closed
+    assert drawn == [1] and plt.get_fignums() == []  # only the page shown, its figure closed
     assert gallery.text.value == "<b>1</b>" and bytes(gallery.image.value).startswith(b"\x89PNG")
     gallery.slider.value = 2
     assert gallery.text.value == "<b>2</b> has no figure"
     assert gallery.image.layout.display == "none"
     gallery.slider.value = 3
     assert bytes(gallery.image.value) == gallery.pictures[3] != gallery.pictures[1]
-    assert gallery.image.layout.display is None and drawn == [0, 1, 2, 3]
+    assert gallery.image.layout.display is None
+    gallery.slider.value = 1
+    assert drawn == [1, 2, 3] and plt.get_fignums() == []  # page 1 was kept, not drawn again
 
 
 @pytest.fixture
