@@ -772,3 +772,56 @@ def check_hypothesis(latent: int, hypothesis: str, F: ArrayLike, data, acts, rea
             "Which of those tokens does it pick, and what do they share?"
         )
     return Feedback(False, f"Not supported yet. {numbers} {advice}")
+
+
+def check_clamp_as_addition(
+    answer: ArrayLike, z: ArrayLike, f: ArrayLike, W_dec: ArrayLike, latent: int, value: float
+) -> Feedback:
+    """Check z + (value - f[latent]) d_latent, one column per sample (lesson 09): the clamp with
+    the error term kept, written as a steering vector."""
+    z, f, W_dec = (np.asarray(x, dtype=float) for x in (z, f, W_dec))
+    d = W_dec[:, latent][:, None]
+    change = value - f[latent][None, :]
+
+    def mistakes() -> list[Suspect]:
+        return _listed("clamp_as_addition", [
+            ("You added value x d, as if the feature had been 0: the clamp sets it to value, so "
+             "the change is (value − f) x d, with f the feature's own activation in each column.",
+             z + value * d),
+            ("The change goes the other way: the feature moves from f to value, by value − f.",
+             z - change * d),
+            ("This is the change alone; add it to z.", change * d),
+            ("One change for all columns: the feature's activation differs from sample to "
+             "sample, so the amount (value − f) does too.", z + (value - f[latent].mean()) * d),
+        ])  # fmt: skip
+
+    return compare(
+        answer, z + change * d, "the edited activations", mistakes, axes=("dim", "sample")
+    )
+
+
+def check_mean_difference(
+    answer: ArrayLike, A: ArrayLike, holds: ArrayLike, other: ArrayLike
+) -> Feedback:
+    """Check the mean of A's columns where `holds` minus the mean where `other` (lesson 09)."""
+    A = np.asarray(A, dtype=float)
+    holds, other = np.asarray(holds, dtype=bool), np.asarray(other, dtype=bool)
+    right = A[:, holds].mean(axis=1) - A[:, other].mean(axis=1)
+
+    def mistakes() -> list[Suspect]:
+        return _listed("mean_difference", [
+            ("The sign is flipped: the vector points from the second group to the first, "
+             "mean(where holds) − mean(where other).", -right),
+            ("You subtracted the mean of all tokens, not of the tokens of the other group.",
+             A[:, holds].mean(axis=1) - A.mean(axis=1)),
+            ("Sums instead of means: the two groups have different sizes, so divide each by its "
+             "own count.", A[:, holds].sum(axis=1) - A[:, other].sum(axis=1)),
+        ])  # fmt: skip
+
+    if np.shape(answer) == (A.shape[1],) and A.shape[0] != A.shape[1]:
+        message = (
+            "One number per token: you averaged over the wrong axis. Tokens are columns; the "
+            f"vector has one entry per dimension ({A.shape[0]})."
+        )
+        return Feedback(False, message)
+    return compare(answer, right, "the mean difference", mistakes)

@@ -84,3 +84,9 @@ def sae_edit(
         return decode(f, error if keep_error else torch.zeros_like(error), x)
 
     return edit
+
+
+def mean_difference(A: np.ndarray, holds: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """A steering vector from labels: the mean of A's columns (d, tokens) where `holds`, minus
+    the mean where `other` (booleans, one per token). Shape (d,)."""
+    return A[:, holds].mean(axis=1) - A[:, other].mean(axis=1)

@@ -502,3 +502,33 @@ def test_check_hypothesis_tests_a_reading_against_the_labels() -> None:
     assert "already read" in check_hypothesis(0, "noun", F, data, acts, read=(0,)).message
     assert "a property's name" in check_hypothesis(0, "word zebra", F, data, acts).message
     assert "0 to 3" in check_hypothesis(7, "noun", F, data, acts).message
+
+
+def test_lesson_09_checks_name_their_mistakes() -> None:
+    from handcalc.checks import check_clamp_as_addition, check_mean_difference
+
+    rng = np.random.default_rng(4)
+    z, W_dec = rng.normal(size=(3, 5)), rng.normal(size=(3, 4))
+    f = np.maximum(rng.normal(size=(4, 5)), 0)
+    d, change = W_dec[:, [2]], 1.5 - f[2]
+    assert check_clamp_as_addition(z + d * change, z, f, W_dec, 2, 1.5)
+    assert (
+        "as if the feature had been 0"
+        in check_clamp_as_addition(z + 1.5 * d, z, f, W_dec, 2, 1.5).message
+    )
+    assert "other way" in check_clamp_as_addition(z - d * change, z, f, W_dec, 2, 1.5).message
+    assert "add it to z" in check_clamp_as_addition(d * change, z, f, W_dec, 2, 1.5).message
+    one = z + d * (1.5 - f[2].mean())
+    assert "differs from sample" in check_clamp_as_addition(one, z, f, W_dec, 2, 1.5).message
+
+    A = rng.normal(size=(4, 30)) + np.arange(30)
+    holds, other = np.arange(30) < 10, np.arange(30) >= 20
+    right = A[:, holds].mean(axis=1) - A[:, other].mean(axis=1)
+    assert check_mean_difference(right, A, holds, other)
+    assert "sign is flipped" in check_mean_difference(-right, A, holds, other).message
+    everyone = A[:, holds].mean(axis=1) - A.mean(axis=1)
+    assert "all tokens" in check_mean_difference(everyone, A, holds, other).message
+    sums = A[:, holds].sum(axis=1) - A[:, other].sum(axis=1)
+    assert "Sums" in check_mean_difference(sums, A, holds, other).message
+    wrong_axis = A[:, :].mean(axis=0)
+    assert "wrong axis" in check_mean_difference(wrong_axis, A, holds, other).message

@@ -89,3 +89,71 @@ def test_ablating_the_number_features_breaks_simple_sentences_only(setup) -> Non
     result = agreement(model, corpus(1000, seed=3), {"resid_2": edit})
     assert result["simple"] < 0.7
     assert min(result["pp"], result["subj_rel"], result["obj_rel"]) > 0.95
+
+
+def _steered(model, test, site, edit) -> tuple[float, float]:
+    """(share of singular sentences whose verb flips, mean probability of a main verb there),
+    written independently of the lesson's helper."""
+    from handcalc.grammar import PLURAL_VERBS, SINGULAR_VERBS
+
+    tokens = torch.from_numpy(test.tokens)
+    with torch.no_grad():
+        logits = model(tokens, {site: edit})
+    singular = torch.from_numpy(~test.plural)
+    flipped = (verb_logit_difference(logits, test)[singular] < 0).float().mean().item()
+    rows = torch.arange(len(tokens))
+    p = logits[rows, torch.from_numpy(test.verb_at) - 1].softmax(-1)[singular]
+    verb = (p[:, SINGULAR_VERBS].sum(-1) + p[:, PLURAL_VERBS].sum(-1)).mean().item()
+    return flipped, verb
+
+
+def test_lesson_09_a_clamp_is_a_steering_vector(setup) -> None:
+    """The clamp with the error term kept equals z + (c - f_i) d_i to 1e-10, on all tokens."""
+    _, acts, sae, F, best = setup
+    plural = best["plural verb may follow"][0]
+    value = 2 * F[plural].max()
+    clamped = steer(acts.X, F, sae.W_dec, sae.b_dec, plural, value)
+    added = acts.X + np.outer(sae.W_dec[:, plural], value - F[plural])
+    assert np.abs(clamped - added).max() < 1e-10
+
+
+def test_lesson_09_steering_at_resid_1_and_with_a_mean_difference(setup) -> None:
+    """Lesson 09's claims: the resid_1 latent (AUROC 0.81) flips 42% / 74% / 100% of singular
+    sentences at 2x / 3x / 5x, a main verb staying about 0.70 likely; the resid_2 clamp flips all
+    at 2x with a main verb about 0.20 likely (0.81 unsteered). The mean-difference vector: at
+    resid_2, α = 1 flips all with the verb 0.77 likely; at resid_1, α = 1.5 flips all (0.67);
+    cosines with the SAE directions 0.18 (resid_1) and 0.34 (resid_2)."""
+    from handcalc.grammar import PROPERTIES
+    from handcalc.steering import mean_difference
+
+    model, acts, sae, F, best = setup
+    data, test = corpus(3000, seed=2), corpus(1000, seed=3)
+    acts_1 = collect(model, data, "resid_1")
+    sae_1, _ = train_sae(acts_1.X, 64, "topk", k=4, steps=2000, progress=False)
+    F_1 = sae_1.encode(acts_1.X)
+    plural_1, auroc_1 = best_features(property_table(F_1, acts_1.labels))["plural verb may follow"]
+    assert round(auroc_1, 2) == 0.81
+    assert round(_steered(model, test, "resid_2", lambda x: x)[1], 2) == 0.81
+    flips_1 = {}
+    for c in (2, 3, 5):
+        edit = sae_edit(sae_1, acts_1, clamp(plural_1, c * F_1[plural_1].max()))
+        flips_1[c] = _steered(model, test, "resid_1", edit)
+    assert [round(flips_1[c][0], 2) for c in (2, 3, 5)] == [0.42, 0.74, 1.0]
+    assert round(flips_1[5][1], 2) == 0.70
+    plural = best["plural verb may follow"][0]
+    flips_2, verb_2 = _steered(
+        model, test, "resid_2", sae_edit(sae, acts, clamp(plural, 2 * F[plural].max()))
+    )
+    assert flips_2 == 1.0 and 0.15 < verb_2 < 0.25
+    for site, s, a, latent, alpha, verb, cosine in (
+        ("resid_2", sae, acts, plural, 1.0, 0.77, 0.34),
+        ("resid_1", sae_1, acts_1, plural_1, 1.5, 0.67, 0.18),
+    ):
+        wants = [a.labels[:, PROPERTIES.index(f"{n} verb may follow")] > 0 for n in ("plural",
+                 "singular")]  # fmt: skip
+        v = mean_difference(a.to_model(a.X), *wants)
+        d = s.W_dec[:, latent]
+        assert round(float(v @ d / np.linalg.norm(v) / np.linalg.norm(d)), 2) == cosine
+        shift = torch.from_numpy(alpha * v)
+        flips, p = _steered(model, test, site, lambda x, shift=shift: x + shift.to(x.dtype))
+        assert flips == 1.0 and round(p, 2) == verb
