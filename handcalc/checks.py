@@ -825,3 +825,46 @@ def check_mean_difference(
         )
         return Feedback(False, message)
     return compare(answer, right, "the mean difference", mistakes)
+
+
+def check_atp(answer, model, data, splice, site: str) -> Feedback:
+    """Check a learner's attribution patching at one site (lesson 10): (positions, latents),
+    (f_clean - f_corrupt) * dm/df summed over the pairs, as circuits.attribute computes it."""
+    import torch
+
+    from .circuits import attribute, metric, run_spliced
+
+    if isinstance(answer, torch.Tensor):
+        answer = answer.detach().numpy()
+    right = attribute(model, data, splice).features[site]
+    clean: dict = {}
+    with torch.no_grad():
+        run_spliced(model, data.tokens, splice, clean)
+    clean_f = clean[site]["f"]
+
+    def mistakes() -> list[Suspect]:
+        n = len(data.tokens)
+        leaf: dict = {}
+
+        def as_leaf(s, f, error):
+            if s == site:
+                f = f.detach().requires_grad_()
+                leaf["f"] = f
+            return f, error.detach()
+
+        metric(run_spliced(model, data.tokens, splice, replace=as_leaf), data).backward()
+        grad = leaf["f"].grad.numpy()
+        return _listed("atp", [
+            ("The difference goes the other way: clean minus corrupt, f_clean − f_corrupt.",
+             -right),
+            ("That is gradient x activation on the clean run alone; attribution patching "
+             "multiplies the gradient by the *change* f_clean − f_corrupt.",
+             (clean_f.numpy() * grad).sum(0)),
+            ("Averaged over the pairs: the metric is already a mean over the pairs, so its "
+             "gradient carries the 1/n; sum the products over the pairs.", right / n),
+            ("Summed over the positions or latents too: keep one number per (position, latent).",
+             np.full_like(right, right.sum())),
+        ])  # fmt: skip
+
+    return compare(answer, right, f"the attribution at {site}", mistakes,
+                   axes=("position", "latent"))  # fmt: skip

@@ -187,34 +187,72 @@ def metric(logits: torch.Tensor, data: Corpus) -> torch.Tensor:
     return verb_logit_difference(logits, data).mean()
 
 
-def attribute(model: TinyLM, data: Corpus, splice: Splice) -> Attribution:
-    """Attribution patching between data (clean) and its number-flipped twin (corrupt). Each
-    site's features and error are leaves for the gradient: what a later site's error owes to an
-    earlier feature is not followed (the usual simplification)."""
-    corrupt: dict[str, dict[str, torch.Tensor]] = {}
+def attribute(model: TinyLM, data: Corpus, splice: Splice, steps: int = 1) -> Attribution:
+    """Attribution between data (clean) and its number-flipped twin (corrupt): for each node,
+    (a_clean - a_corrupt) times dm/da averaged at `steps` points a = corrupt + α (clean -
+    corrupt), α = 1/steps, 2/steps, ..., 1, one site at a time. steps=1 is attribution patching
+    (the gradient at the clean run); more steps are integrated gradients. Each site's features
+    and error are leaves for the gradient: what a later site's error owes to an earlier feature
+    is not followed (the usual simplification)."""
+    runs: list[dict[str, dict[str, torch.Tensor]]] = [{}, {}]
     with torch.no_grad():
-        m_corrupt = metric(run_spliced(model, flip_number(data), splice, corrupt), data)
-
-    leaves: dict[str, dict[str, torch.Tensor]] = {}
-
-    def as_leaves(site: str, f: torch.Tensor, error: torch.Tensor):
-        if f.requires_grad:  # it depends on an earlier site's features: keep that path
-            f.retain_grad()
-        else:
-            f = f.detach().requires_grad_()
-        leaves[site] = {"f": f, "error": error.detach().requires_grad_()}
-        return f, leaves[site]["error"]
-
-    m_clean = metric(run_spliced(model, data.tokens, splice, replace=as_leaves), data)
-    m_clean.backward()
+        m_clean = metric(run_spliced(model, data.tokens, splice, runs[0]), data).item()
+        m_corrupt = metric(run_spliced(model, flip_number(data), splice, runs[1]), data).item()
+    clean, corrupt = runs
     features, errors = {}, {}
-    for site, leaf in leaves.items():
-        delta_f = leaf["f"].detach() - corrupt[site]["f"]
-        delta_e = leaf["error"].detach() - corrupt[site]["error"]
+    for target in splice:
+        delta_f = clean[target]["f"] - corrupt[target]["f"]
+        delta_e = clean[target]["error"] - corrupt[target]["error"]
+        grad_f, grad_e = torch.zeros_like(delta_f), torch.zeros_like(delta_e)
+        for step in range(1, steps + 1):
+            alpha = step / steps
+            leaf: dict[str, torch.Tensor] = {}
+
+            def replace(site, f, error, target=target, at=(alpha, delta_f, delta_e), leaf=leaf):
+                if site == target:
+                    alpha, delta_f, delta_e = at
+                    f = (corrupt[site]["f"] + alpha * delta_f).requires_grad_()
+                    error = (corrupt[site]["error"] + alpha * delta_e).requires_grad_()
+                    leaf["f"], leaf["error"] = f, error
+                    return f, error
+                return f, error.detach()  # a later site: only its features carry the gradient
+
+            metric(run_spliced(model, data.tokens, splice, replace=replace), data).backward()
+            grad_f += leaf["f"].grad / steps
+            grad_e += leaf["error"].grad / steps
         # the metric is a mean over pairs, so its gradient already carries the 1/n: sum
-        features[site] = (delta_f * leaf["f"].grad).sum(0).numpy()
-        errors[site] = (delta_e * leaf["error"].grad).sum((0, -1)).numpy()
-    return Attribution(features, errors, m_clean.item(), m_corrupt.item())
+        features[target] = (delta_f * grad_f).sum(0).numpy()
+        errors[target] = (delta_e * grad_e).sum((0, -1)).numpy()
+    return Attribution(features, errors, m_clean, m_corrupt)
+
+
+def patching_effects(model: TinyLM, data: Corpus, splice: Splice, nodes: list) -> np.ndarray:
+    """The real effect of each node (activation patching): m on the clean sentences minus m with
+    that one node set to its value in the corrupt twin, everything after it computed as usual.
+    One number per node, the same sign convention as attribute's."""
+    runs: list[dict[str, dict[str, torch.Tensor]]] = [{}, {}]
+    with torch.no_grad():
+        m_clean = metric(run_spliced(model, data.tokens, splice, runs[0]), data).item()
+        run_spliced(model, flip_number(data), splice, runs[1])
+    corrupt = runs[1]
+    effects = []
+    for node_site, position, latent in nodes:
+
+        def replace(site: str, f: torch.Tensor, error: torch.Tensor, node=(node_site, position,
+                    latent)):  # fmt: skip
+            if site != node[0]:
+                return f, error
+            f, error = f.clone(), error.clone()
+            if node[2] is None:
+                error[:, node[1]] = corrupt[site]["error"][:, node[1]]
+            else:
+                f[:, node[1], node[2]] = corrupt[site]["f"][:, node[1], node[2]]
+            return f, error
+
+        with torch.no_grad():
+            patched = metric(run_spliced(model, data.tokens, splice, replace=replace), data)
+        effects.append(m_clean - patched.item())
+    return np.array(effects)
 
 
 Node = tuple[str, int, int | None]  # (site, position, latent); latent None: that site's error
