@@ -868,3 +868,22 @@ def check_atp(answer, model, data, splice, site: str) -> Feedback:
 
     return compare(answer, right, f"the attribution at {site}", mistakes,
                    axes=("position", "latent"))  # fmt: skip
+
+
+def check_loss_recovered(answer: float, L_model: float, L_sae: float, L_ablated: float) -> Feedback:
+    """Check the fraction of loss recovered, (L_ablated - L_sae) / (L_ablated - L_model)."""
+    gap = L_ablated - L_model
+
+    def mistakes() -> list[Suspect]:
+        return _listed("loss_recovered", [
+            ("That is the share of the gap *lost*, (L_SAE − L_model) / (L_ablated − L_model): "
+             "subtract it from 1, or measure from the ablated end.", (L_sae - L_model) / gap),
+            ("Upside down: the gap the SAE closes, L_ablated − L_SAE, goes on top, the whole gap "
+             "L_ablated − L_model below.", gap / (L_ablated - L_sae)),
+            ("That is the change in loss, L_SAE − L_model (what OpenAI and Gemma Scope report), "
+             "not the fraction recovered.", L_sae - L_model),
+            ("Ratios of losses do not measure the gap: compare differences, (L_ablated − L_SAE) / "
+             "(L_ablated − L_model).", L_model / L_sae),
+        ])  # fmt: skip
+
+    return compare(answer, (L_ablated - L_sae) / gap, "the fraction of loss recovered", mistakes)

@@ -532,3 +532,14 @@ def test_lesson_09_checks_name_their_mistakes() -> None:
     assert "Sums" in check_mean_difference(sums, A, holds, other).message
     wrong_axis = A[:, :].mean(axis=0)
     assert "wrong axis" in check_mean_difference(wrong_axis, A, holds, other).message
+
+
+def test_check_loss_recovered_names_its_mistakes() -> None:
+    from handcalc.checks import check_loss_recovered
+
+    L_model, L_sae, L_ablated = 1.4, 1.9, 3.4
+    assert check_loss_recovered(0.75, L_model, L_sae, L_ablated)
+    assert "lost" in check_loss_recovered(0.25, L_model, L_sae, L_ablated).message
+    assert "Upside down" in check_loss_recovered(2 / 1.5, L_model, L_sae, L_ablated).message
+    assert "change in loss" in check_loss_recovered(0.5, L_model, L_sae, L_ablated).message
+    assert "Ratios" in check_loss_recovered(1.4 / 1.9, L_model, L_sae, L_ablated).message

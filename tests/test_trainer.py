@@ -272,3 +272,15 @@ def test_lesson_07_resampling_revives_the_latents_a_damaged_sae_lost() -> None:
     assert runs[100][1].resampled[0] == (100, 16)
     assert dead_rs <= 2 and found_rs > 0.9
     assert fve_on < fve_rs < trained[2] and fve_rs - fve_on > (trained[2] - fve_on) / 2
+
+
+def test_a_kl_penalty_cannot_revive_a_dead_latent() -> None:
+    """Lesson 11's claim: a latent that never fires gets no gradient from the KL penalty (nor from
+    anything else), so KL can only keep latents from dying, not bring them back."""
+    data = planted_features(d=8, n_true=12, n_samples=256, active=2, seed=0)
+    sae = init_sae(data.X, 16, seed=0)
+    sae.b_enc[3] = -100.0  # latent 3 never fires
+    _, grads, F, _ = numpy_gradients(sae, data.X, Penalty(beta=5.0, rho=0.2))
+    assert not F[3].any()
+    assert not grads["W_enc"][3].any() and grads["b_enc"][3] == 0 and not grads["W_dec"][:, 3].any()
+    assert grads["b_enc"][np.flatnonzero(F.any(axis=1))].any()  # the live ones do get one
