@@ -887,3 +887,245 @@ def check_loss_recovered(answer: float, L_model: float, L_sae: float, L_ablated:
         ])  # fmt: skip
 
     return compare(answer, (L_ablated - L_sae) / gap, "the fraction of loss recovered", mistakes)
+
+
+def check_auroc(answer: float, scores: ArrayLike, positive: ArrayLike) -> Feedback:
+    """Check the AUROC of scores as a detector of positive (lesson 08), ties counting half."""
+    from .features import auroc
+
+    scores, positive = np.asarray(scores, dtype=float), np.asarray(positive, dtype=bool)
+    above = scores[positive][:, None] > scores[~positive][None, :]
+    ties = scores[positive][:, None] == scores[~positive][None, :]
+    pairs = above.size
+
+    def mistakes() -> list[Suspect]:
+        return _listed("auroc", [
+            ("Ties count for nothing here: a positive and a negative token with the same score "
+             "(often both 0) count half a win.", above.sum() / pairs),
+            ("Ties count as full wins here; they count half.", (above.sum() + ties.sum()) / pairs),
+            ("That is the chance a *negative* token scores higher: 1 − AUROC. Count the pairs "
+             "where the positive one is above.", 1 - auroc(scores, positive)),
+            ("A count, not a chance: divide the wins by the number of (positive, negative) "
+             "pairs.", above.sum() + 0.5 * ties.sum()),
+        ])  # fmt: skip
+
+    return compare(answer, auroc(scores, positive), "the AUROC", mistakes)
+
+
+def check_auxk_loss(answer: float, sae, X: ArrayLike, dead: ArrayLike, k_aux: int) -> Feedback:
+    """Check the AuxK loss of a TopK SAE on X (lesson 11), naming the usual slips."""
+    from .sae import auxk_loss
+
+    X, dead = np.asarray(X, dtype=float), np.asarray(dead)
+    X_hat = sae.decode(sae.encode(X))
+    right = auxk_loss(sae.W_enc, sae.b_enc, sae.W_dec, X, X_hat, dead, k_aux)
+    every = np.arange(sae.b_enc.size)
+
+    def mistakes() -> list[Suspect]:
+        Z = sae.W_enc[dead] @ X + sae.b_enc[dead][:, None]
+        kth = -np.partition(-Z, min(k_aux, dead.size) - 1, axis=0)[min(k_aux, dead.size) - 1]
+        F = np.where((Z >= kth) & (Z > 0), Z, 0.0)
+        decoded = sae.W_dec[:, dead] @ F
+        return _listed("auxk", [
+            ("These latents include live ones: AuxK takes the k_aux largest pre-activations among "
+             "the *dead* latents only, so that they, and only they, get a gradient.",
+             auxk_loss(sae.W_enc, sae.b_enc, sae.W_dec, X, X_hat, every, k_aux)),
+            ("The target is the residual x − x', what the live latents missed, not x itself.",
+             float(((X - decoded) ** 2).sum(axis=0).mean())),
+            ("The auxiliary reconstruction has no b_dec: it rebuilds a residual, whose mean the "
+             "main reconstruction already took.",
+             float((((X - X_hat) - decoded - sae.b_dec[:, None]) ** 2).sum(axis=0).mean())),
+            ("Averaged over the dimensions too: sum the squared error over the dimensions, then "
+             "average over the samples.", right / X.shape[0]),
+        ])  # fmt: skip
+
+    return compare(answer, right, "the AuxK loss", mistakes)
+
+
+def check_normalise(answer, A: ArrayLike) -> Feedback:
+    """Check (X, mean, scale): A (d, n) centred, then divided by one number so that the
+    root-mean-square length of its columns is 1 (lesson 11, as lesson 08's collect does)."""
+    A = np.asarray(A, dtype=float)
+    mean = A.mean(axis=1)
+    centred = A - mean[:, None]
+    scale = np.sqrt((centred**2).sum(axis=0).mean())
+    if not isinstance(answer, tuple) or len(answer) != 3:
+        return Feedback(False, "Return three things: the normalised X, the mean and the scale.")
+
+    def mistakes() -> list[Suspect]:
+        uncentred = np.sqrt((A**2).sum(axis=0).mean())
+        return _listed("normalise", [
+            ("Centre first: subtract each dimension's mean (over the tokens) before scaling.",
+             A / uncentred),
+            ("One scale for all dimensions, not one per dimension: dividing each row by its own "
+             "spread changes the directions, which are what the SAE reads.",
+             centred / centred.std(axis=1, keepdims=True)),
+            ("The scale is the root-mean-square length, sqrt(mean of ‖x‖²), not the mean length.",
+             centred / np.linalg.norm(centred, axis=0).mean()),
+        ])  # fmt: skip
+
+    verdict = compare(answer[0], centred / scale, "the normalised activations", mistakes)
+    if not verdict:
+        return verdict
+    if not np.allclose(np.ravel(answer[1]), mean, rtol=1e-9, atol=1e-9):
+        return Feedback(False, "X is right, but the mean you return is not the one you took off.")
+    return compare(answer[2], scale, "the normalised activations, the mean and the scale")
+
+
+def check_toy_gradients(answer, W: ArrayLike, b: ArrayLike, X: ArrayLike, importance) -> list:
+    """Check (loss, dW, db) of lesson 05's toy model on X (n x samples): the mean over samples of
+    Σ_i I_i (x_i − x'_i)², x' = ReLU(WᵀW x + b); the gradients from PyTorch's autograd."""
+    import torch
+
+    W, b, X, importance = (np.asarray(v, dtype=float) for v in (W, b, X, importance))
+    if not isinstance(answer, tuple) or len(answer) != 3:
+        return [Feedback(False, "Return three things: the loss, dW and db.")]
+    w, bias = torch.tensor(W, requires_grad=True), torch.tensor(b, requires_grad=True)
+    x = torch.from_numpy(X)
+    x_hat = torch.relu(w.T @ (w @ x) + bias[:, None])
+    loss = (torch.from_numpy(importance)[:, None] * (x - x_hat) ** 2).sum(0).mean()
+    loss.backward()
+    Z = W.T @ W @ X + b[:, None]
+    X_hat = np.maximum(Z, 0)
+    n = X.shape[1]
+
+    def parts(dX_hat: np.ndarray, mask: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        dZ = dX_hat * (Z > 0) if mask else dX_hat
+        return W @ (X @ dZ.T + dZ @ X.T), dZ.sum(axis=1)
+
+    weighted = 2 * importance[:, None] * (X_hat - X) / n
+    dZ = weighted * (Z > 0)
+    one_use = (W @ dZ @ X.T, W @ X @ dZ.T)  # each of W's two uses alone
+    twice = ("W is used twice, in h = W x and in x' = ReLU(Wᵀ h + b): its gradient has two parts, "
+             "W (X dZᵀ + dZ Xᵀ); you have one.")  # fmt: skip
+
+    def slips(which: int):
+        def mistakes() -> list[Suspect]:
+            return _listed(f"toy_gradients.{'dW' if which == 0 else 'db'}", [
+                (twice, one_use[0] if which == 0 else parts(weighted)[1]),
+                (twice, one_use[1] if which == 0 else parts(weighted)[1]),
+                ("The importance weights are missing: each feature's error is weighted by I_i.",
+                 parts(2 * (X_hat - X) / n)[which]),
+                ("The ReLU's mask is missing: the gradient passes only where WᵀW x + b > 0.",
+                 parts(weighted, mask=False)[which]),
+                ("The loss is a mean over samples: divide the gradient by their number too.",
+                 parts(weighted * n)[which]),
+            ])  # fmt: skip
+
+        return mistakes
+
+    loss_answer, dW, db = answer
+    return [
+        compare(loss_answer, loss.item(), "the loss"),
+        compare(dW, w.grad.numpy(), "dW", slips(0), axes=("hidden dim", "feature")),
+        compare(db, bias.grad.numpy(), "db", slips(1)),
+    ]
+
+
+def check_clamp_change(make_change, latent: int, value: float) -> Feedback:
+    """Check a learner's make_change(latent, value) (lesson 09): a function that takes features
+    f (..., latents) and returns them with feature `latent` set to `value` everywhere, leaving
+    its input unchanged."""
+    import torch
+
+    f = torch.arange(24, dtype=torch.float64).reshape(2, 3, 4) / 10  # batch x position x latent
+    original = f.clone()
+    change = make_change(latent, value)
+    if not callable(change):
+        message = (
+            f"my_clamp should return a function (the change), not {type(change).__name__}: "
+            "define one inside it and return it."
+        )
+        return Feedback(False, message)
+    out = change(f)
+    if out is None:
+        return Feedback(False, "Your change returns None: return the new features.")
+    if not torch.equal(f, original):
+        message = (
+            "Your change writes into the features it is given: .clone() them first. sae_edit "
+            "needs the original f to compute the error term."
+        )
+        return Feedback(False, message)
+    right = original.clone()
+    right[..., latent] = value
+
+    def mistakes() -> list[Suspect]:
+        first_axis = original.clone()
+        first_axis[min(latent, 1)] = value
+        added = original.clone()
+        added[..., latent] += value
+        return _listed("clamp", [
+            ("You set an entry of the first axis (a whole sentence); features are the *last* "
+             "axis: f[..., latent].", first_axis.numpy()),
+            ("You added value to the feature; a clamp sets it to value, whatever it was.",
+             added.numpy()),
+        ])  # fmt: skip
+
+    return compare(out.detach().numpy(), right.numpy(), "the clamped features", mistakes)
+
+
+def check_integrated_gradients(answer, model, data, splice, site: str, steps: int) -> Feedback:
+    """Check a learner's integrated gradients for the features at one site (lesson 10), as
+    circuits.attribute(steps=steps) computes them: the gradient averaged at α = 1/steps, ..., 1
+    on the way from the corrupt features to the clean ones, times their difference."""
+    import torch
+
+    from .circuits import attribute
+
+    if isinstance(answer, torch.Tensor):
+        answer = answer.detach().numpy()
+    right = attribute(model, data, splice, steps=steps).features[site]
+
+    def mistakes() -> list[Suspect]:
+        return _listed("integrated_gradients", [
+            ("These are the gradients summed over the steps, not averaged: divide by the number "
+             "of steps.", right * steps),
+            ("That is attribution patching, the gradient at the clean end only: average the "
+             "gradient over the points between the corrupt and the clean features.",
+             attribute(model, data, splice).features[site]),
+            ("The difference goes the other way: clean minus corrupt.", -right),
+        ])  # fmt: skip
+
+    return compare(answer, right, f"the integrated gradients at {site}", mistakes,
+                   axes=("position", "latent"))  # fmt: skip
+
+
+def check_l0(answer: float, F: ArrayLike) -> Feedback:
+    """Check L0, the mean number of active latents per sample (lesson 07)."""
+    from .sae import l0
+
+    F = np.asarray(F, dtype=float)
+
+    def mistakes() -> list[Suspect]:
+        return _listed("l0", [
+            ("That is the share of all entries that are active; L0 counts the active latents "
+             "of each sample (a column) and averages those counts.", (F != 0).mean()),
+            ("That counts every latent, zeros included: count only the non-zero ones.",
+             float(F.shape[0])),
+            ("That is the mean activation per sample, not the number of active latents.",
+             F.sum(axis=0).mean()),
+        ])  # fmt: skip
+
+    return compare(answer, l0(F), "L0", mistakes)
+
+
+def check_variance_explained(answer: float, X: ArrayLike, X_hat: ArrayLike) -> Feedback:
+    """Check the fraction of variance explained (lesson 07)."""
+    from .sae import variance_explained
+
+    X, X_hat = np.asarray(X, dtype=float), np.asarray(X_hat, dtype=float)
+    residual = ((X - X_hat) ** 2).sum()
+
+    def mistakes() -> list[Suspect]:
+        return _listed("fve", [
+            ("The total is measured from the mean: Σ ‖x − mean(x)‖², with mean(x) the average "
+             "sample (X.mean(axis=1)). Without it, a constant offset counts as explained.",
+             1 - residual / (X**2).sum()),
+            ("That is the share left unexplained, Σ ‖x − x'‖² / Σ ‖x − mean(x)‖²: subtract it "
+             "from 1.", residual / ((X - X.mean(axis=1, keepdims=True)) ** 2).sum()),
+            ("The mean is the average sample, taken over the samples (axis=1), one per "
+             "dimension; you took it over the dimensions.",
+             1 - residual / ((X - X.mean(axis=0, keepdims=True)) ** 2).sum()),
+        ])  # fmt: skip
+
+    return compare(answer, variance_explained(X, X_hat), "the variance explained", mistakes)

@@ -83,3 +83,15 @@ def matched_magnitudes(
         true.append(data.codes[i, fires])
         learned.append(F[j, fires] * lengths[j])
     return np.concatenate(true), np.concatenate(learned)
+
+
+def auxk_loss(W_enc, b_enc, W_dec, X: np.ndarray, X_hat: np.ndarray, dead, k_aux: int) -> float:
+    """The auxiliary loss of TopK SAEs (Gao et al., 2024): the k_aux largest positive
+    pre-activations among the dead latents (indices), decoded without b_dec, should rebuild the
+    residual X - X_hat (d, n). Squared error summed over dimensions, averaged over samples."""
+    dead = np.asarray(dead)
+    Z = W_enc[dead] @ X + b_enc[dead][:, None]
+    k = min(k_aux, dead.size)
+    kth = -np.partition(-Z, k - 1, axis=0)[k - 1]
+    F = np.where((Z >= kth) & (Z > 0), Z, 0.0)
+    return float((((X - X_hat) - W_dec[:, dead] @ F) ** 2).sum(axis=0).mean())

@@ -543,3 +543,156 @@ def test_check_loss_recovered_names_its_mistakes() -> None:
     assert "Upside down" in check_loss_recovered(2 / 1.5, L_model, L_sae, L_ablated).message
     assert "change in loss" in check_loss_recovered(0.5, L_model, L_sae, L_ablated).message
     assert "Ratios" in check_loss_recovered(1.4 / 1.9, L_model, L_sae, L_ablated).message
+
+
+def test_check_auroc_names_its_mistakes() -> None:
+    from handcalc.checks import check_auroc
+
+    scores = np.array([0.0, 0.0, 0.5, 0.5, 1.0, 0.0, 0.2, 0.5])
+    positive = np.array([1, 0, 1, 0, 1, 0, 0, 1], dtype=bool)
+    wins, ties = 0.0, 0.0  # written out pair by pair
+    for s in scores[positive]:
+        for t in scores[~positive]:
+            wins, ties = wins + (s > t), ties + (s == t)
+    pairs = positive.sum() * (~positive).sum()
+    right = (wins + ties / 2) / pairs
+    assert check_auroc(right, scores, positive)
+    assert "count for nothing" in check_auroc(wins / pairs, scores, positive).message
+    assert "full wins" in check_auroc((wins + ties) / pairs, scores, positive).message
+    assert "1 − AUROC" in check_auroc(1 - right, scores, positive).message
+    assert "A count" in check_auroc(wins + ties / 2, scores, positive).message
+
+
+def test_lesson_11_checks_name_their_mistakes() -> None:
+    from handcalc.checks import check_auxk_loss, check_normalise
+    from handcalc.sae import planted_features
+    from handcalc.trainer import init_sae
+
+    rng = np.random.default_rng(5)
+    A = rng.normal(size=(6, 40)) * np.array([[1], [2], [3], [1], [5], [1]]) + 4
+    mean = A.mean(axis=1)
+    centred = A - mean[:, None]
+    scale = np.sqrt((centred**2).sum(axis=0).mean())
+    assert check_normalise((centred / scale, mean, scale), A)
+    uncentred = A / np.sqrt((A**2).sum(axis=0).mean())
+    assert "Centre first" in check_normalise((uncentred, mean, scale), A).message
+    per_row = centred / centred.std(axis=1, keepdims=True)
+    assert "One scale" in check_normalise((per_row, mean, scale), A).message
+    mean_length = centred / np.linalg.norm(centred, axis=0).mean()
+    assert "root-mean-square" in check_normalise((mean_length, mean, scale), A).message
+    assert "three things" in check_normalise(centred / scale, A).message
+
+    data = planted_features(d=8, n_true=12, n_samples=128, active=2, seed=0)
+    sae = init_sae(data.X, 16, seed=0, k=3)
+    sae.b_dec[:] = 0.3
+    dead = np.array([1, 4, 9, 10, 13])
+    X_hat = sae.decode(sae.encode(data.X))
+    Z = sae.W_enc[dead] @ data.X + sae.b_enc[dead][:, None]  # written out: top 2 per column
+    F = np.zeros_like(Z)
+    for n in range(Z.shape[1]):
+        for i in np.argsort(-Z[:, n])[:2]:
+            F[i, n] = max(Z[i, n], 0.0)
+    residual = data.X - X_hat
+    right = ((residual - sae.W_dec[:, dead] @ F) ** 2).sum(axis=0).mean()
+    assert check_auxk_loss(right, sae, data.X, dead, 2)
+    target_x = ((data.X - sae.W_dec[:, dead] @ F) ** 2).sum(axis=0).mean()
+    assert "residual" in check_auxk_loss(target_x, sae, data.X, dead, 2).message
+    with_bias = ((residual - sae.W_dec[:, dead] @ F - 0.3) ** 2).sum(axis=0).mean()
+    assert "no b_dec" in check_auxk_loss(with_bias, sae, data.X, dead, 2).message
+    assert "dimensions too" in check_auxk_loss(right / 8, sae, data.X, dead, 2).message
+
+
+def test_check_toy_gradients_names_its_mistakes() -> None:
+    from handcalc.checks import check_toy_gradients
+
+    rng = np.random.default_rng(0)
+    W, b = rng.normal(size=(2, 5)), rng.normal(size=5) * 0.1
+    X = rng.random((5, 64)) * (rng.random((5, 64)) < 0.3)
+    importance = 0.9 ** np.arange(5)
+    Z = W.T @ W @ X + b[:, None]
+    X_hat = np.maximum(Z, 0)
+    loss = (importance[:, None] * (X - X_hat) ** 2).sum(axis=0).mean()
+
+    def grads(dX_hat, mask=True):
+        dZ = dX_hat * (Z > 0) if mask else dX_hat
+        return W @ (X @ dZ.T + dZ @ X.T), dZ.sum(axis=1)
+
+    weighted = 2 * importance[:, None] * (X_hat - X) / 64
+    dW, db = grads(weighted)
+    assert all(check_toy_gradients((loss, dW, db), W, b, X, importance))
+    dZ = weighted * (Z > 0)
+    for half in (W @ dZ @ X.T, W @ X @ dZ.T):
+        assert "used twice" in check_toy_gradients((loss, half, db), W, b, X, importance)[1].message
+    unweighted = grads(2 * (X_hat - X) / 64)
+    assert "importance" in check_toy_gradients((loss, *unweighted), W, b, X, importance)[1].message
+    unmasked = grads(weighted, mask=False)
+    assert "mask" in check_toy_gradients((loss, *unmasked), W, b, X, importance)[2].message
+    summed = grads(weighted * 64)
+    assert (
+        "mean over samples" in check_toy_gradients((loss, *summed), W, b, X, importance)[1].message
+    )
+    assert "three things" in check_toy_gradients((dW, db), W, b, X, importance)[0].message
+
+
+def test_check_clamp_change_names_its_mistakes() -> None:
+    from handcalc.checks import check_clamp_change
+
+    def right(latent, value):
+        def change(f):
+            f = f.clone()
+            f[..., latent] = value
+            return f
+
+        return change
+
+    def in_place(latent, value):
+        def change(f):
+            f[..., latent] = value
+            return f
+
+        return change
+
+    def first_axis(latent, value):
+        def change(f):
+            f = f.clone()
+            f[latent] = value
+            return f
+
+        return change
+
+    def adds(latent, value):
+        def change(f):
+            f = f.clone()
+            f[..., latent] += value
+            return f
+
+        return change
+
+    assert check_clamp_change(right, 1, 5.0)
+    assert ".clone()" in check_clamp_change(in_place, 1, 5.0).message
+    assert "last" in check_clamp_change(first_axis, 1, 5.0).message
+    assert "sets it" in check_clamp_change(adds, 1, 5.0).message
+    assert "return a function" in check_clamp_change(lambda latent, value: 3, 1, 5.0).message
+
+
+def test_check_l0_and_variance_explained_name_their_mistakes() -> None:
+    from handcalc.checks import check_l0, check_variance_explained
+
+    F = np.array([[0.0, 1.0, 0.5], [2.0, 0.0, 0.0], [0.0, 0.0, 3.0], [0.0, 0.0, 0.0]])
+    assert check_l0((1 + 1 + 2) / 3, F)
+    assert "share of all entries" in check_l0(4 / 12, F).message
+    assert "zeros included" in check_l0(4.0, F).message
+    assert "mean activation" in check_l0(6.5 / 3, F).message
+
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(4, 50)) + 3
+    X_hat = X + 0.3 * rng.normal(size=(4, 50))
+    residual = ((X - X_hat) ** 2).sum()
+    total = ((X - X.mean(axis=1, keepdims=True)) ** 2).sum()
+    assert check_variance_explained(1 - residual / total, X, X_hat)
+    assert (
+        "from the mean" in check_variance_explained(1 - residual / (X**2).sum(), X, X_hat).message
+    )
+    assert "subtract it" in check_variance_explained(residual / total, X, X_hat).message
+    over_dims = ((X - X.mean(axis=0, keepdims=True)) ** 2).sum()
+    assert "axis=1" in check_variance_explained(1 - residual / over_dims, X, X_hat).message

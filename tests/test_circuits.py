@@ -169,3 +169,37 @@ def test_check_atp_names_its_mistakes(lm_setup) -> None:
                                           "resid_1").message  # fmt: skip
     assert "one number per" in check_atp(np.full_like(right, right.sum()), model, pairs, splice,
                                          "resid_1").message  # fmt: skip
+
+
+def test_check_integrated_gradients_names_its_mistakes(lm_setup) -> None:
+    from handcalc.checks import check_integrated_gradients
+
+    model, splice, pairs = lm_setup
+    right = attribute(model, pairs, splice, steps=4).features["resid_1"]
+    atp = attribute(model, pairs, splice).features["resid_1"]
+    assert not np.allclose(right, atp)  # the two estimates really differ here
+    assert check_integrated_gradients(right, model, pairs, splice, "resid_1", 4)
+    for wrong, words in ((right * 4, "summed"), (atp, "clean end only"), (-right, "other way")):
+        verdict = check_integrated_gradients(wrong, model, pairs, splice, "resid_1", 4)
+        assert not verdict and words in verdict.message
+
+
+def test_one_step_of_integrated_gradients_is_attribution_patching(lm_setup) -> None:
+    """steps=1 is the gradient at the clean run times the change, written out here."""
+    from handcalc.circuits import metric, run_spliced
+
+    model, splice, pairs = lm_setup
+    corrupt, leaf = {}, {}
+    with torch.no_grad():
+        run_spliced(model, flip_number(pairs), splice, corrupt)
+
+    def as_leaf(site, f, error):
+        if site == "resid_2":
+            f = f.detach().requires_grad_()
+            leaf["f"] = f
+        return f, error.detach()
+
+    metric(run_spliced(model, pairs.tokens, splice, replace=as_leaf), pairs).backward()
+    by_hand = ((leaf["f"].detach() - corrupt["resid_2"]["f"]) * leaf["f"].grad).sum(0).numpy()
+    np.testing.assert_allclose(attribute(model, pairs, splice, steps=1).features["resid_2"],
+                               by_hand, rtol=1e-6, atol=1e-9)  # fmt: skip

@@ -197,3 +197,20 @@ def test_lesson_11_loss_recovered_depends_on_the_baseline(lesson_08) -> None:
     for n in (64, 16):
         assert -0.002 < found[n][0] < 0 and round(found[n][1], 3) == 1.0
     assert (round(found[4][1], 2), round(found[4][2], 2)) == (0.47, 0.71)
+
+
+def test_lesson_11_auxk_on_lesson_08s_dead_latents(lesson_08) -> None:
+    """Lesson 11: on 2000 tokens, lesson 08's SAE has 35 dead latents, 15 of them with a positive
+    pre-activation somewhere; the AuxK loss (k_aux 8) is 0.00923 against a main error of
+    0.00921."""
+    from handcalc.sae import auxk_loss, dead_latents
+
+    _, _, acts, sae, F, _ = lesson_08
+    dead = np.flatnonzero(dead_latents(F))
+    batch = acts.X[:, :2000]
+    X_hat = sae.decode(sae.encode(batch))
+    pre = sae.W_enc[dead] @ batch + sae.b_enc[dead][:, None]
+    assert dead.size == 35 and (pre > 0).any(axis=1).sum() == 15
+    main = ((batch - X_hat) ** 2).sum(axis=0).mean()
+    aux = auxk_loss(sae.W_enc, sae.b_enc, sae.W_dec, batch, X_hat, dead, 8)
+    assert (round(main, 5), round(aux, 5)) == (0.00921, 0.00923)
