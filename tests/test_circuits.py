@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from handcalc.circuits import (
+    TOY_SEEDS,
     attribute,
     edges,
     faithfulness,
@@ -26,22 +27,65 @@ from handcalc.lm import load
 from handcalc.trainer import train_sae
 
 
-def test_toy_learns_and_its_graph_adds_up_to_the_decision() -> None:
-    model = train_toy(seed=1)
-    sae = toy_sae(model, seed=1)
+@pytest.mark.parametrize("seed", TOY_SEEDS)
+def test_the_offered_toy_seeds_train_cleanly(seed: int) -> None:
+    """Lesson 10 offers these seeds: each toy is always right, both inputs light at least one
+    hidden unit and one feature, m is large both ways, and the SAE's decoder bias carries less
+    than half of m (the features do the work)."""
+    model = train_toy(seed=seed)
+    sae = toy_sae(model, seed=seed)
     x, y = toy_data(300, seed=7)
     with torch.no_grad():
-        assert (model(torch.from_numpy(x)).argmax(1).numpy() == y).all()
+        logits = model(torch.from_numpy(x)).numpy()
+    assert (logits.argmax(1) == y).all() and (np.abs(logits[:, 0] - logits[:, 1]) > 1).all()
+    for unit, sign in ((np.array([1.0, 0.0]), 1), (np.array([0.0, 1.0]), -1)):
+        g = toy_graph(model, sae, unit)
+        assert (g.h > 0).any() and (g.f > 0).any() and sign * g.m > 5
+        assert abs(g.bias_to_m) < abs(g.m) / 2
+
+
+def test_toy_seeds_that_are_not_offered_fail_as_the_lesson_says() -> None:
+    """Seed 3 never learns the plural input (every hidden unit off); seed 4 the singular one."""
+    for seed, dark in ((3, np.array([0.0, 1.0])), (4, np.array([1.0, 0.0]))):
+        model = train_toy(seed=seed)
+        g = toy_graph(model, toy_sae(model, seed=seed), dark)
+        assert not (g.h > 0).any() and g.m == 0
+
+
+def test_lesson_10_the_toys_biases_matter() -> None:
+    """Lesson 10 (seed 1, singular input): more than half of F3's share of m comes from the
+    encoder bias, and b_dec's share pulls against m."""
+    model = train_toy(seed=1)
+    g = toy_graph(model, toy_sae(model, seed=1), np.array([1.0, 0.0]))
+    assert g.b_enc_to_f[2] > g.f_to_m[2] / 2 > 0
+    assert g.bias_to_m < 0 < g.m
+
+
+def test_toy_graph_edges_carry_shares_of_m() -> None:
+    """One definition for every edge: the edges into a node add up to that node's share of m
+    (h_i dm/dh_i; f_j dm/df_j), the shares into m add up to m, and the shares are autograd's."""
+    model = train_toy(seed=1)
+    sae = toy_sae(model, seed=1)
+    x, _ = toy_data(300, seed=7)
+    readout = (model.output.weight[0] - model.output.weight[1]).detach().numpy()
     for xi in x[:20]:
         g = toy_graph(model, sae, xi)
         assert g.f_to_m.sum() + g.error_to_m + g.bias_to_m == pytest.approx(g.m, abs=1e-9)
-        # feature -> output edges are gradient x activation: check against autograd
+        np.testing.assert_allclose(g.x_to_h.sum(axis=1), g.h * readout, atol=1e-12)
+        np.testing.assert_allclose(g.h_to_f.sum(axis=1) + g.b_enc_to_f, g.f_to_m, atol=1e-12)
+        # feature shares are gradient x activation: check against autograd
         f = torch.tensor(g.f, requires_grad=True)
         h = torch.from_numpy(sae.W_dec) @ f + torch.from_numpy(sae.b_dec + g.error)
         logits = model.output(h)
         (logits[0] - logits[1]).backward()
         np.testing.assert_allclose(g.f_to_m, (f.grad * f).detach().numpy(), atol=1e-12)
-        assert g.x_to_h.sum(axis=1) == pytest.approx(g.h)  # no hidden bias: inputs explain h
+        # input -> hidden edges: x_k times d(h_i)/d(x_k) times dm/dh_i, with autograd's dm/dh
+        hidden = torch.relu(model.hidden(torch.from_numpy(xi))).detach().requires_grad_()
+        logits = model.output(hidden)
+        (logits[0] - logits[1]).backward()
+        W1 = model.hidden.weight.detach().numpy()
+        expected = W1 * xi[None, :] * ((W1 @ xi) > 0)[:, None] * hidden.grad.numpy()[:, None]
+        np.testing.assert_allclose(g.x_to_h, expected, atol=1e-12)
 
 
 def test_flip_number_changes_only_the_agreeing_words() -> None:
