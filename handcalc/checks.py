@@ -760,7 +760,7 @@ def check_hypothesis(latent: int, hypothesis: str, F: ArrayLike, data, acts, rea
                f"holds), recall {recall:.2f} (the share of those tokens where it fires), F1 "
                f"{f1:.2f}.")  # fmt: skip
     if f1 >= 0.75:
-        return Feedback(True, f"Supported. {numbers} The labels bear your reading out.")
+        return Feedback(True, f"Correct: the labels support your reading. {numbers}")
     if precision < recall:
         advice = (
             "It fires on many tokens where your hypothesis does not hold: look at its contexts "
@@ -1028,7 +1028,8 @@ def check_clamp_change(make_change, latent: int, value: float) -> Feedback:
     its input unchanged."""
     import torch
 
-    f = torch.arange(24, dtype=torch.float64).reshape(2, 3, 4) / 10  # batch x position x latent
+    latents = latent + 3
+    f = torch.arange(6 * latents, dtype=torch.float64).reshape(2, 3, latents) / 10  # (2, 3, m)
     original = f.clone()
     change = make_change(latent, value)
     if not callable(change):

@@ -668,7 +668,7 @@ def test_check_clamp_change_names_its_mistakes() -> None:
 
         return change
 
-    assert check_clamp_change(right, 1, 5.0)
+    assert check_clamp_change(right, 1, 5.0) and check_clamp_change(right, 22, 5.0)
     assert ".clone()" in check_clamp_change(in_place, 1, 5.0).message
     assert "last" in check_clamp_change(first_axis, 1, 5.0).message
     assert "sets it" in check_clamp_change(adds, 1, 5.0).message
