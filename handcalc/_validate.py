@@ -8,11 +8,26 @@ expected and what was given.
 from __future__ import annotations
 
 import numbers
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 
 ArrayLike = Any  # numpy arrays, nested lists of numbers, plain numbers
+_trusted = False  # set by trusted(): the caller made every array itself
+
+
+@contextmanager
+def trusted() -> Iterator[None]:
+    """Inside this block, as_array takes float64 arrays as they are, without copying or checking
+    them: for the trainer's inner loop, which calls the course's functions on arrays it made."""
+    global _trusted
+    before, _trusted = _trusted, True
+    try:
+        yield
+    finally:
+        _trusted = before
 
 
 def _describe(value: Any) -> str:
@@ -57,6 +72,8 @@ def _entries(value: Any):
 
 def as_array(value: ArrayLike, name: str) -> np.ndarray:
     """`value` as a float64 array of any dimension, with finite entries."""
+    if _trusted and isinstance(value, np.ndarray) and value.dtype == np.float64:
+        return value
     if isinstance(value, (str, bytes)):
         raise TypeError(
             f"{name} must be numbers (an array or nested list); got the text {value!r}."

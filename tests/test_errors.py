@@ -142,3 +142,16 @@ def test_unknown_trace_step_lists_the_real_ones() -> None:
     trace = hc.sae_trace(hc.sae_problem())
     with raises(KeyError, "no step or given value named 'Z1'", "steps: Z, F, X_hat"):
         trace["Z1"]
+
+
+def test_trusted_skips_the_checks_only_inside_its_block() -> None:
+    """The trainer's inner loop skips the input checks; everywhere else they still run."""
+    from handcalc._validate import as_array, trusted
+
+    bad = np.array([1.0, np.nan])
+    with trusted():
+        assert as_array(bad, "X") is bad  # taken as it is
+        with pytest.raises(TypeError, match="must be numbers"):
+            as_array("text", "X")  # not a float64 array: still checked
+    with pytest.raises(ValueError, match="NaN"):
+        as_array(bad, "X")
