@@ -196,6 +196,20 @@ def metric(logits: torch.Tensor, data: Corpus) -> torch.Tensor:
     return verb_logit_difference(logits, data).mean()
 
 
+Nodes = dict[str, dict[str, torch.Tensor]]  # site -> {"f": features, "error": error term}
+
+
+def twin_runs(model: TinyLM, data: Corpus, splice: Splice) -> tuple[float, float, Nodes, Nodes]:
+    """(m_clean, m_corrupt, clean nodes, corrupt nodes): the clean sentences and their
+    number-flipped twins run once each, without gradients."""
+    clean: Nodes = {}
+    corrupt: Nodes = {}
+    with torch.no_grad():
+        m_clean = metric(run_spliced(model, data.tokens, splice, clean), data).item()
+        m_corrupt = metric(run_spliced(model, flip_number(data), splice, corrupt), data).item()
+    return m_clean, m_corrupt, clean, corrupt
+
+
 def attribute(model: TinyLM, data: Corpus, splice: Splice, steps: int = 1) -> Attribution:
     """Attribution between data (clean) and its number-flipped twin (corrupt): for each node,
     (a_clean - a_corrupt) times dm/da averaged at `steps` points a = corrupt + α (clean -
@@ -203,11 +217,7 @@ def attribute(model: TinyLM, data: Corpus, splice: Splice, steps: int = 1) -> At
     (the gradient at the clean run); more steps are integrated gradients. Each site's features
     and error are leaves for the gradient: what a later site's error owes to an earlier feature
     is not followed (the usual simplification)."""
-    runs: list[dict[str, dict[str, torch.Tensor]]] = [{}, {}]
-    with torch.no_grad():
-        m_clean = metric(run_spliced(model, data.tokens, splice, runs[0]), data).item()
-        m_corrupt = metric(run_spliced(model, flip_number(data), splice, runs[1]), data).item()
-    clean, corrupt = runs
+    m_clean, m_corrupt, clean, corrupt = twin_runs(model, data, splice)
     features, errors = {}, {}
     for target in splice:
         delta_f = clean[target]["f"] - corrupt[target]["f"]
@@ -239,11 +249,7 @@ def patching_effects(model: TinyLM, data: Corpus, splice: Splice, nodes: list) -
     """The real effect of each node (activation patching): m on the clean sentences minus m with
     that one node set to its value in the corrupt twin, everything after it computed as usual.
     One number per node, the same sign convention as attribute's."""
-    runs: list[dict[str, dict[str, torch.Tensor]]] = [{}, {}]
-    with torch.no_grad():
-        m_clean = metric(run_spliced(model, data.tokens, splice, runs[0]), data).item()
-        run_spliced(model, flip_number(data), splice, runs[1])
-    corrupt = runs[1]
+    m_clean, _, _, corrupt = twin_runs(model, data, splice)
     effects = []
     for node_site, position, latent in nodes:
 
@@ -318,10 +324,7 @@ def faithfulness(model: TinyLM, data: Corpus, splice: Splice, circuit: list[Node
     """(m(circuit) - m(nothing)) / (m(model) - m(nothing)): keep the circuit's nodes, replace
     every other feature and error by its mean over the clean and corrupted sentences (per
     position); "nothing" replaces them all. 1: the circuit does all the work."""
-    runs: list[dict[str, dict[str, torch.Tensor]]] = [{}, {}]
-    with torch.no_grad():
-        m_model = metric(run_spliced(model, data.tokens, splice, runs[0]), data).item()
-        run_spliced(model, flip_number(data), splice, runs[1])
+    m_model, _, *runs = twin_runs(model, data, splice)
     means = {
         site: {key: torch.cat([r[site][key] for r in runs]).mean(0) for key in ("f", "error")}
         for site in splice

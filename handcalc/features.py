@@ -122,6 +122,8 @@ def specificity_by_band(
     (Templeton et al. 2024's specificity, by activation level)."""
     a, holds = np.asarray(activations, dtype=float), np.asarray(holds, dtype=bool)
     fires = a > 0
+    if not fires.any():  # a dead latent: no band has a token
+        return np.full(bands, np.nan), np.zeros(bands, dtype=int)
     band = np.minimum((a / a.max() * bands).astype(int), bands - 1)  # the peak joins the top band
     counts = np.array([(fires & (band == b)).sum() for b in range(bands)])
     held = np.array([(fires & (band == b) & holds).sum() for b in range(bands)])

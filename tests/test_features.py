@@ -152,6 +152,8 @@ def test_precision_recall_and_bands_by_hand() -> None:
     assert shares.tolist() == [0.0, 0.0, 1.0, 1.0]
     shares, counts = specificity_by_band(np.array([0.0, 1.0, 0.9]), np.array([0, 1, 0], bool), 4)
     assert np.isnan(shares[:3]).all() and shares[3] == 0.5
+    shares, counts = specificity_by_band(np.zeros(5), np.ones(5, bool), 4)  # a dead latent
+    assert np.isnan(shares).all() and not counts.any()
 
 
 def test_variance_spectrum_by_hand() -> None:
