@@ -10,6 +10,10 @@ TORCH_VERSION ?= 2.13.0
 # Extra JupyterLab options. JupyterLab refuses to start as root (e.g. in a container) unless told.
 LAB_FLAGS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
 
+# nbgrader (a dev dependency: the grading tests use it) adds menus and pages to JupyterLab that
+# learners do not need; setup turns them off (an instructor who wants them: README, Grading).
+NBGRADER_PARTS := formgrader validate_assignment assignment_list course_list
+
 .PHONY: setup lab test lessons
 setup: $(VENV)/.installed
 
@@ -17,6 +21,9 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --no-deps --extra-index-url $(TORCH_INDEX) "torch==$(TORCH_VERSION)"
 	$(BIN)/python -m pip install -e ".[course,dev]"
+	$(BIN)/jupyter labextension disable --level=sys_prefix @jupyter/nbgrader
+	for part in $(NBGRADER_PARTS); do \
+	    $(BIN)/jupyter server extension disable --sys-prefix nbgrader.server_extensions.$$part; done
 	touch $@
 
 # A saved notebook keeps a line ("run this cell to get your grid back") where a widget was.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,6 +31,9 @@ TOLERANCE = 0.5e-4 + 1e-9
 RIGHT = ("✔", "#0072B2", "#dcebf7")
 WRONG = ("✘", "#D55E00", "#fbe3d6")
 SHOWN = 6  # wrong entries listed by name in a message
+# The verdicts a check cell has shown so far (printed or displayed), while hc.exercise() runs:
+# what the learner sees is what a grader counts.
+shown: ContextVar[list[Feedback] | None] = ContextVar("shown", default=None)
 
 
 @dataclass(frozen=True)
@@ -46,9 +50,16 @@ class Feedback:
         return self.correct
 
     def __str__(self) -> str:
+        self._shown()
         return self.message
 
+    def _shown(self) -> None:
+        verdicts = shown.get()
+        if verdicts is not None and all(v is not self for v in verdicts):
+            verdicts.append(self)
+
     def _repr_html_(self) -> str:
+        self._shown()
         symbol, colour, _ = RIGHT if self.correct else WRONG
         return f"<div style='color:{colour}'><b>{symbol}</b> {html.escape(self.message)}</div>"
 

@@ -5,10 +5,15 @@ Every check cell of a lesson runs inside `with hc.exercise():`. When the learner
 few values or none), the cell prints what went wrong in the course's words first, with the shapes
 of the arrays in the learner's function, then the traceback. The unfilled stub's
 NotImplementedError passes through unchanged: that exercise is simply not done yet.
+
+Under a grader (handcalc-grade sets HANDCALC_GRADING, nbgrader sets NBGRADER_EXECUTION) the cell
+also shows its verdict as data (VERDICT: passed, and each check's message) and, unless every
+check it showed was right, ends with NotPassed, so that nbgrader counts the cell as failed.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import traceback
 from collections.abc import Iterator
@@ -18,22 +23,57 @@ from types import FrameType, TracebackType
 
 import numpy as np
 
-from .checks import WRONG
+from .checks import WRONG, Feedback, shown
 
 _LIBRARIES = ("site-packages", "dist-packages", str(Path(__file__).parent), "/lib/python")
+GRADERS = ("HANDCALC_GRADING", "NBGRADER_EXECUTION")
+VERDICT = "application/vnd.handcalc.verdict+json"
+NOT_DONE = "Not done yet: the exercise still raises NotImplementedError."
+
+
+class NotPassed(Exception):
+    """A check cell under a grader whose checks were not all right."""
+
+
+def grading() -> bool:
+    return any(os.environ.get(name) for name in GRADERS)
 
 
 @contextmanager
 def exercise() -> Iterator[None]:
     """Run a check cell's code; if the learner's code raises, say why in the course's words."""
+    verdicts: list[Feedback] = []
+    token = shown.set(verdicts)
     try:
         yield
     except NotImplementedError:
+        _report(verdicts, NOT_DONE)
         raise  # a stub not filled in yet: its own message says what to do
     except Exception as error:  # every error of the learner's code is explained
         print(f"{WRONG[0]} {explain_error(error)}")
         print("\nDetails, for the curious (the last calls before the error):")
         print("".join(traceback.format_exception(error, limit=-3)).rstrip())
+        _report(verdicts, explain_error(error), fail=True)
+    else:
+        _report(verdicts, None if verdicts else "The cell showed no verdict.", fail=True)
+    finally:
+        shown.reset(token)
+
+
+def _report(verdicts: list[Feedback], problem: str | None, fail: bool = False) -> None:
+    """Under a grader: show the verdict as data, and end the cell with NotPassed unless every
+    check was right (or unless the cell is raising already)."""
+    if not grading():
+        return
+    from IPython.display import display
+
+    wrong = sum(not v.correct for v in verdicts)
+    passed = problem is None and not wrong
+    checks = [{"correct": v.correct, "message": v.message} for v in verdicts]
+    display({VERDICT: {"passed": passed, "problem": problem, "checks": checks}}, raw=True)
+    if fail and not passed:
+        summary = problem or f"{wrong} of {len(verdicts)} checks are not right yet."
+        raise NotPassed(summary) from None
 
 
 def explain_error(error: BaseException) -> str:

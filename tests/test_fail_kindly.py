@@ -10,7 +10,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from tools.make_lessons import STUB, strip_solution
+from handcalc.assignment import STUB, strip_solution
 
 ROOT = Path(__file__).resolve().parent.parent
 BROKEN = "__import__('numpy').ones((3, 4)) + __import__('numpy').ones(3)  # a row-shaped bias"

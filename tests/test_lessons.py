@@ -11,7 +11,8 @@ import nbformat
 import pytest
 
 import handcalc as hc
-from tools.make_lessons import RAISES, STUB, expected_lessons, strip_solution
+from handcalc.assignment import STUB, strip_solution
+from tools.make_lessons import RAISES, expected_lessons
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))

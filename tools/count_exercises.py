@@ -10,8 +10,9 @@ from pathlib import Path
 
 import nbformat
 
+from handcalc.assignment import BEGIN, END
+
 ROOT = Path(__file__).resolve().parent.parent
-BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 
 
 def count(path: Path) -> tuple[int, int, int]:

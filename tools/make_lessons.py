@@ -5,7 +5,9 @@ raises NotImplementedError, indented like the marker, so an unfilled exercise fa
 markdown cell whose first line is `<!-- SOLUTION -->` is left out of the lesson. A check cell
 (tagged `check`) is also tagged `raises-exception` in the lesson, so that JupyterLab's Run All
 goes on past an exercise not done yet instead of stopping there. Outputs and execution counts
-are cleared in both.
+are cleared in both. Both carry nbgrader's metadata (handcalc.assignment.add_nbgrader_metadata):
+answer cells are solution cells, check cells read-only autograded tests; the solutions are
+rewritten when theirs is out of date.
 
     python tools/make_lessons.py           # write lessons/
     python tools/make_lessons.py --check   # exit 1 if lessons/ is not what this would write
@@ -19,32 +21,11 @@ from pathlib import Path
 
 import nbformat
 
+from handcalc.assignment import add_nbgrader_metadata, strip_solution
+
 ROOT = Path(__file__).resolve().parent.parent
-BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
-STUB = 'raise NotImplementedError("Your turn: replace this line with your code.")'
 HIDDEN = "<!-- SOLUTION -->"
 RAISES = "raises-exception"  # JupyterLab and nbclient go on after such a cell fails
-
-
-def strip_solution(source: str) -> str:
-    """The code cell's source with every solution region replaced by a stub."""
-    lines, out, inside = source.split("\n"), [], False
-    for number, line in enumerate(lines, start=1):
-        marker = line.strip()
-        if marker == BEGIN:
-            if inside:
-                raise ValueError(f"line {number}: {BEGIN} inside another solution region")
-            inside = True
-            out.append(line[: len(line) - len(line.lstrip())] + STUB)
-        elif marker == END:
-            if not inside:
-                raise ValueError(f"line {number}: {END} without {BEGIN}")
-            inside = False
-        elif not inside:
-            out.append(line)
-    if inside:
-        raise ValueError(f"{BEGIN} is never closed")
-    return "\n".join(out)
 
 
 def clear_outputs(notebook: nbformat.NotebookNode) -> None:
@@ -74,12 +55,27 @@ def render(notebook: nbformat.NotebookNode) -> str:
     return nbformat.writes(notebook) + "\n"
 
 
+def stamped(path: Path) -> nbformat.NotebookNode:
+    """A solution notebook with its nbgrader metadata up to date."""
+    solution = nbformat.read(path, as_version=4)
+    add_nbgrader_metadata(solution, path.stem)
+    return solution
+
+
 def expected_lessons(root: Path = ROOT) -> dict[Path, str]:
-    """{lesson path: the text it should have}, one per solution notebook."""
-    return {
-        root / "lessons" / path.name: render(lesson_from(nbformat.read(path, as_version=4)))
-        for path in sorted((root / "solutions").glob("*.ipynb"))
-    }
+    """{notebook path: the text it should have}: every lesson, and every solution (whose
+    nbgrader metadata this keeps up to date)."""
+    expected = {}
+    for path in sorted((root / "solutions").glob("*.ipynb")):
+        solution = stamped(path)
+        expected[path] = path.read_text() if _same(path, solution) else render(solution)
+        expected[root / "lessons" / path.name] = render(lesson_from(solution))
+    return expected
+
+
+def _same(path: Path, solution: nbformat.NotebookNode) -> bool:
+    """Whether the file already holds this notebook (its outputs as they are)."""
+    return nbformat.read(path, as_version=4) == solution
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,400 @@
+"""Grade a class: a folder of submitted lessons in, a gradebook and a feedback page per learner out.
+
+    handcalc-grade SUBMISSIONS --out gradebook.csv
+
+SUBMISSIONS holds one folder per learner (as most learning platforms download them) or the
+learners' notebooks side by side (alice_03_loss_backprop.ipynb). Each notebook is graded with the
+course's own check cells (handcalc.assignment: only the learner's answer cells are taken from it),
+in a kernel of its own, within time and memory limits (handcalc.runner), several at a time.
+
+Grading runs the learners' code on this machine: run it in a container or a virtual machine
+without network access, as the README shows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import html
+import os
+import re
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from .assignment import Exercise, exercises, graded_notebook
+from .exercise import NOT_DONE, VERDICT
+from .runner import DEFAULT, Limits, Run, run
+
+SOLUTIONS = Path(__file__).resolve().parent.parent / "solutions"
+SKIPPED = {".ipynb_checkpoints", "__MACOSX"}
+
+
+UNKNOWN = (
+    "Which lesson this is could not be told: name the file after its lesson "
+    "(03_loss_backprop.ipynb) or pass --lesson."
+)
+TOO_LONG = "The check was stopped: it ran too long (an endless loop?)."
+NOT_RUN = "The check did not run (the notebook stopped before it)."
+
+
+class Fail(Exception):
+    """A mistake in how the grader was called: one line for the instructor, exit status 2."""
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A submitted notebook; by_file: the learner is named by the file, not by a folder."""
+
+    learner: str
+    path: Path
+    by_file: bool = False
+
+
+@dataclass
+class Outcome:
+    """One exercise of one learner. result: passed, wrong, error, not done, timed out, not run.
+    checks: (right?, message) for each check the cell showed; notes: what the grader noticed."""
+
+    exercise: Exercise
+    result: str
+    checks: list[tuple[bool, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def points(self) -> int:
+        return self.exercise.points if self.result == "passed" else 0
+
+
+@dataclass
+class Graded:
+    """One submitted notebook. status: graded, graded (output cut), timed out, kernel died,
+    failed, not a notebook, unknown lesson."""
+
+    submission: Submission
+    lesson: str | None
+    status: str
+    outcomes: list[Outcome] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def points(self) -> int:
+        return sum(o.points for o in self.outcomes)
+
+    @property
+    def max_points(self) -> int:
+        return sum(o.exercise.points for o in self.outcomes)
+
+
+def lessons(solutions: Path) -> dict[str, nbformat.NotebookNode]:
+    """{lesson name: solution notebook} for the lessons that have exercises."""
+    found = {}
+    for path in sorted(solutions.glob("*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        if exercises(notebook):
+            found[path.stem] = notebook
+    return found
+
+
+def find_submissions(folder: Path) -> list[Submission]:
+    """Every notebook in the folder: a learner's folder (all notebooks in it, at any depth), or a
+    notebook on its own, the learner named by the file."""
+    if not folder.is_dir():
+        raise Fail(f"{folder} is not a folder of submitted notebooks.")
+    found = []
+    for entry in sorted(folder.iterdir()):
+        if entry.name in SKIPPED or entry.name.startswith("."):
+            continue
+        if entry.is_dir():
+            notebooks = (p for p in sorted(entry.rglob("*.ipynb")) if not SKIPPED & set(p.parts))
+            found += [Submission(entry.name, path) for path in notebooks]
+        elif entry.suffix == ".ipynb":
+            found.append(Submission(entry.stem, entry, by_file=True))
+    if not found:
+        raise Fail(f"no notebooks (.ipynb) in {folder}.")
+    return found
+
+
+def lesson_of(path: Path, notebook: nbformat.NotebookNode, known: dict) -> str | None:
+    """Which lesson a notebook is: its metadata, then its file name, then its first heading."""
+    named = notebook.metadata.get("handcalc", {}).get("lesson")
+    if named in known:
+        return named
+    for lesson in known:
+        if lesson in path.name:
+            return lesson
+    heading = _heading(notebook)
+    for lesson, solution in known.items():
+        if heading and heading == _heading(solution):
+            return lesson
+    return None
+
+
+def _heading(notebook: nbformat.NotebookNode) -> str:
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown" and cell.source.startswith("# "):
+            return cell.source.splitlines()[0]
+    return ""
+
+
+def learner_name(submission: Submission, lesson: str | None) -> str:
+    """A notebook on its own is named after its learner: alice_03_loss_backprop -> alice."""
+    if not submission.by_file or not lesson:
+        return submission.learner
+    rest = submission.learner.replace(lesson, " ").strip(" _-.")
+    return rest or submission.learner
+
+
+def grade(submission: Submission, known: dict, limits: Limits, lesson: str | None = None) -> Graded:
+    """Grade one notebook (never raises for anything the notebook holds)."""
+    try:
+        notebook = nbformat.read(submission.path, as_version=4)
+    except Exception as error:  # not JSON, not a notebook, unreadable
+        why = f"{type(error).__name__}: {error}".splitlines()[0][:200]
+        lesson = lesson or next((name for name in known if name in submission.path.name), None)
+        submission = Submission(learner_name(submission, lesson), submission.path)
+        return Graded(submission, lesson, "not a notebook", notes=[f"Could not read it ({why})."])
+    lesson = lesson or lesson_of(submission.path, notebook, known)
+    submission = Submission(learner_name(submission, lesson), submission.path)
+    if lesson is None:
+        return Graded(
+            submission,
+            None,
+            "unknown lesson",
+            notes=[UNKNOWN],
+        )
+    solution = known[lesson]
+    graded, notes = graded_notebook(solution, notebook)
+    with tempfile.TemporaryDirectory(prefix="handcalc-grade-") as folder:
+        ran = run(graded, Path(folder), limits)
+    return _read(submission, lesson, solution, ran, notes, limits)
+
+
+def _read(submission, lesson, solution, ran: Run, notes, limits: Limits) -> Graded:
+    cells = {cell.id: cell for cell in ran.notebook.cells}
+    outcomes = []
+    for exercise in exercises(solution):
+        said = list(notes.get(exercise.name, []))
+        for answer in exercise.answers:
+            errors = [e for e in _errors(cells[answer]) if not e.startswith("SyntaxError")]
+            said += [f"Your answer cell raised {e}." for e in errors]
+        outcome = _outcome(exercise, cells[exercise.check], exercise.check in ran.timed_out)
+        outcome.notes = said + outcome.notes
+        outcomes.append(outcome)
+    status = {
+        "finished": "graded",
+        "timed out": "timed out",
+        "kernel died": "kernel died",
+    }.get(ran.status, "failed")
+    overall = []
+    if ran.status == "timed out":
+        overall.append(f"The notebook did not finish within {limits.notebook_seconds:g} s.")
+    elif ran.status == "kernel died":
+        overall.append("Python stopped while running the notebook (too much memory?).")
+    elif ran.status != "finished":
+        overall.append(f"The grader could not run the notebook ({ran.detail}).")
+    if ran.cut:
+        status = "graded (output cut)" if status == "graded" else status
+        most = max(ran.cut.values())
+        overall.append(
+            f"Your code printed {most / 1e6:.1f} MB in one cell; the grader kept the first "
+            f"{limits.output_chars // 1000} kB."
+        )
+    return Graded(submission, lesson, status, outcomes, overall)
+
+
+def _errors(cell: nbformat.NotebookNode) -> list[str]:
+    return [f"{o.ename}: {o.evalue}" for o in cell.get("outputs", []) if o.output_type == "error"]
+
+
+def _outcome(exercise: Exercise, cell: nbformat.NotebookNode, timed_out: bool) -> Outcome:
+    verdicts = [o.data[VERDICT] for o in cell.outputs if VERDICT in o.get("data", {})]
+    errors = [o for o in cell.outputs if o.output_type == "error"]
+    if timed_out or any(e.ename == "KeyboardInterrupt" for e in errors):
+        return Outcome(exercise, "timed out", notes=[TOO_LONG])
+    if verdicts:
+        verdict = verdicts[-1]
+        checks = [(c["correct"], c["message"]) for c in verdict["checks"]]
+        if verdict["passed"]:
+            return Outcome(exercise, "passed", checks)
+        if verdict["problem"] == NOT_DONE:
+            return Outcome(exercise, "not done", checks, [NOT_DONE])
+        if verdict["problem"]:
+            return Outcome(exercise, "error", checks, [verdict["problem"]])
+        return Outcome(exercise, "wrong", checks)
+    if errors:
+        return Outcome(exercise, "error", notes=[f"{e.ename}: {e.evalue}" for e in errors])
+    return Outcome(exercise, "not run", notes=[NOT_RUN])
+
+
+def grade_class(
+    submissions: list[Submission],
+    known: dict,
+    limits: Limits = DEFAULT,
+    jobs: int | None = None,
+    lesson: str | None = None,
+    progress: bool = True,
+) -> list[Graded]:
+    """Grade every submission, `jobs` at a time (default: one per core), in the input's order."""
+    from tqdm import tqdm
+
+    if not jobs:
+        jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    results: dict[int, Graded] = {}
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = {
+            pool.submit(grade, s, known, limits, lesson): i for i, s in enumerate(submissions)
+        }
+        bar = tqdm(total=len(futures), unit="notebook", desc="Grading", disable=not progress)
+        for future in as_completed(futures):
+            results[futures[future]] = future.result()
+            bar.update()
+        bar.close()
+    return [results[i] for i in range(len(submissions))]
+
+
+def columns(graded: list[Graded], known: dict) -> list[tuple[str, Exercise]]:
+    """(lesson, exercise) for every exercise of the lessons in the gradebook, in course order."""
+    present = sorted({g.lesson for g in graded if g.lesson})
+    return [(lesson, e) for lesson in present for e in exercises(known[lesson])]
+
+
+def write_gradebook(graded: list[Graded], known: dict, path: Path) -> None:
+    """One row per learner and lesson; per exercise, the points earned (blank: not this lesson)."""
+    wanted = columns(graded, known)
+    head = ["learner", "lesson", "status", "points", "max_points"]
+    head += [f"{lesson[:2]} {e.name}" for lesson, e in wanted] + ["notebook"]
+    with path.open("w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file)
+        writer.writerow(head)
+        for g in sorted(graded, key=lambda g: (g.submission.learner, g.lesson or "")):
+            earned = {(g.lesson, o.exercise.name): o.points for o in g.outcomes}
+            row = [g.submission.learner, g.lesson or "", g.status, g.points, g.max_points]
+            row += [earned.get((lesson, e.name), "") for lesson, e in wanted]
+            writer.writerow([*row, str(g.submission.path)])
+
+
+MARK = {True: ("✔", "right", "#005a8c"), False: ("✘", "wrong", "#a33a00")}
+PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:50rem;margin:2rem auto;line-height:1.5}}
+li{{margin:.3rem 0}} .note{{color:#333;font-style:italic}}
+.sr{{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}}</style></head>
+<body><h1>{title}</h1>
+{body}
+</body></html>
+"""
+
+
+def feedback_page(learner: str, graded: list[Graded]) -> str:
+    """The learner's feedback: each lesson's score, each exercise's verdict and the checks'
+    messages, the same words the learner sees in the notebook."""
+    parts = []
+    for g in sorted(graded, key=lambda g: g.lesson or ""):
+        lesson = html.escape(g.lesson or g.submission.path.name)
+        score = f"{g.points} of {g.max_points} points" if g.lesson else g.status
+        parts.append(f"<h2>{lesson}: {score}</h2>")
+        if g.status != "graded":
+            parts.append(f"<p><strong>Status: {html.escape(g.status)}.</strong></p>")
+        parts += [f"<p class='note'>{html.escape(n)}</p>" for n in g.notes]
+        for o in g.outcomes:
+            symbol, _, colour = MARK[o.result == "passed"]
+            title = html.escape(", ".join(o.exercise.functions) or o.exercise.name)
+            items = []
+            for right, message in o.checks:
+                s, w, c = MARK[right]
+                items.append(
+                    f"<li><span style='color:{c}' aria-hidden='true'>{s}</span> "
+                    f"<span class='sr'>({w})</span> {html.escape(message)}</li>"
+                )
+            items += [f"<li class='note'>{html.escape(n)}</li>" for n in o.notes]
+            parts.append(
+                f"<h3><span style='color:{colour}' aria-hidden='true'>{symbol}</span> {title}: "
+                f"{html.escape(o.result)} ({o.points} of {o.exercise.points})</h3>"
+                f"<ul>{''.join(items)}</ul>"
+            )
+    return PAGE.format(title=f"Feedback for {html.escape(learner)}", body="\n".join(parts))
+
+
+def write_feedback(graded: list[Graded], folder: Path) -> list[Path]:
+    """One page per learner, folder/<learner>.html."""
+    folder.mkdir(parents=True, exist_ok=True)
+    by_learner: dict[str, list[Graded]] = {}
+    for g in graded:
+        by_learner.setdefault(g.submission.learner, []).append(g)
+    written = []
+    for learner, theirs in sorted(by_learner.items()):
+        path = folder / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', learner)}.html"
+        path.write_text(feedback_page(learner, theirs), encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def _writable(path: Path) -> None:
+    """Refuse, before grading, an --out that cannot be written (trying is the only sure test)."""
+    if path.is_dir():
+        raise Fail(f"{path} is a folder; --out wants a file name such as gradebook.csv.")
+    if not path.parent.is_dir():
+        raise Fail(f"cannot write {path}: the folder {path.parent} does not exist.")
+    existed = path.exists()
+    try:
+        with path.open("a"):
+            pass
+    except PermissionError:
+        raise Fail(f"cannot write {path}: no permission to write there.") from None
+    except OSError as error:
+        raise Fail(f"cannot write {path}: {error.strerror or error}.") from None
+    if not existed:
+        path.unlink()
+
+
+def _lesson_named(name: str, known: dict) -> str:
+    matches = [lesson for lesson in known if lesson == name or lesson.split("_")[0] == name]
+    if len(matches) != 1:
+        raise Fail(f"unknown lesson {name!r}; the lessons with exercises are {', '.join(known)}.")
+    return matches[0]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="handcalc-grade", description=__doc__.split("\n\n")[0])
+    parser.add_argument("submissions", type=Path, help="a folder of submitted notebooks")
+    parser.add_argument("--out", type=Path, default=Path("gradebook.csv"), help="the gradebook")
+    parser.add_argument("--feedback", type=Path, help="feedback pages (default: beside --out)")
+    parser.add_argument("--lesson", help="grade every notebook as this lesson (03 or 03_...)")
+    parser.add_argument("--solutions", type=Path, default=SOLUTIONS, help=argparse.SUPPRESS)
+    parser.add_argument("--jobs", type=int, help="notebooks at a time (default: one per core)")
+    parser.add_argument("--timeout", type=float, default=600, help="seconds per notebook")
+    parser.add_argument("--cell-timeout", type=float, default=120, help="seconds per cell")
+    parser.add_argument("--memory", type=float, default=6, help="GiB per notebook")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    args = parser.parse_args(argv)
+    try:
+        started = time.perf_counter()
+        _writable(args.out)
+        known = lessons(args.solutions)
+        if not known:
+            raise Fail(f"no lessons with exercises in {args.solutions}.")
+        lesson = _lesson_named(args.lesson, known) if args.lesson else None
+        submissions = find_submissions(args.submissions)
+        limits = Limits(args.timeout, args.cell_timeout, int(args.memory * 2**30))
+        graded = grade_class(submissions, known, limits, args.jobs, lesson, not args.quiet)
+        write_gradebook(graded, known, args.out)
+        pages = write_feedback(graded, args.feedback or args.out.parent / "feedback")
+    except Fail as failure:
+        print(f"handcalc-grade: {failure}", file=sys.stderr)
+        return 2
+    took = time.perf_counter() - started
+    print(
+        f"Graded {len(graded)} notebooks of {len(pages)} learners in {took:.0f} s: "
+        f"{args.out}, {len(pages)} feedback pages in {pages[0].parent}."
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,167 @@
+"""Run one notebook as a grader does: in a process and kernel of its own, within limits.
+
+`run(notebook, folder, limits)` starts `python -m handcalc.runner IN OUT LIMITS`, which executes the
+notebook with nbclient (allow_errors: a failing cell does not stop the rest) and writes back what
+it kept. Limits: each cell is interrupted after `cell_seconds` and the run goes on; the whole run,
+kernel and all, is killed after `notebook_seconds`; on Linux and macOS the memory of the runner
+and its kernel is capped (RLIMIT_AS); each cell keeps at most `output_chars` of what it prints, and
+figures and widgets, which no grader reads, are not kept at all.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+if __name__ == "__main__":  # jsonschema's optional IRI grammar takes 1.5 s to build; unused here
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+
+import nbformat
+
+GRADING_ENV = {"HANDCALC_GRADING": "1", "MPLBACKEND": "Agg", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+
+
+@dataclass(frozen=True)
+class Limits:
+    notebook_seconds: float = 600.0
+    cell_seconds: float = 120.0
+    memory_bytes: int = 6 * 2**30
+    output_chars: int = 100_000  # per cell
+
+
+@dataclass
+class Run:
+    """What came back. status: "finished", "timed out" (the whole notebook), "kernel died" or
+    "failed" (detail says why). timed_out: ids of cells interrupted at the cell limit; cut: {cell
+    id: characters printed} where the output was cut."""
+
+    notebook: nbformat.NotebookNode
+    status: str
+    timed_out: list[str] = field(default_factory=list)
+    cut: dict[str, int] = field(default_factory=dict)
+    detail: str = ""
+
+
+DEFAULT = Limits()
+
+
+def run(notebook: nbformat.NotebookNode, folder: Path, limits: Limits = DEFAULT) -> Run:
+    """Execute notebook with `folder` as its working directory."""
+    with tempfile.TemporaryDirectory(prefix="handcalc-run-") as tmp:
+        given, back, log = Path(tmp, "in.ipynb"), Path(tmp, "out.json"), Path(tmp, "log.txt")
+        nbformat.write(notebook, given)
+        command = [sys.executable, "-m", "handcalc.runner", given, back, json.dumps(asdict(limits))]
+        posix = os.name == "posix"
+        with log.open("w") as errors:
+            child = subprocess.Popen(
+                command,
+                cwd=folder,
+                env=os.environ | GRADING_ENV,
+                stdin=subprocess.DEVNULL,
+                stdout=errors,
+                stderr=errors,
+                start_new_session=posix,
+            )
+            try:
+                child.wait(timeout=limits.notebook_seconds)
+            except subprocess.TimeoutExpired:
+                _kill(child, Path(tmp, "kernel.pid"))
+                return Run(notebook, "timed out", detail=f"{limits.notebook_seconds:g} s")
+        if not back.exists():
+            tail = log.read_text(errors="replace").strip().splitlines()[-3:]
+            return Run(notebook, "failed", detail=" / ".join(tail) or f"exit {child.returncode}")
+        kept = json.loads(back.read_text())
+        kept["notebook"] = nbformat.from_dict(kept["notebook"])
+        return Run(**kept)
+
+
+def _cap_memory(limit: int) -> None:
+    """Cap this process's memory, and so its kernel's (where the system lets a process do so)."""
+    try:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (ImportError, ValueError, OSError):  # Windows; macOS refuses to lower RLIMIT_AS
+        pass
+
+
+def _kill(child: subprocess.Popen, kernel_pid: Path) -> None:
+    """Kill the runner's process group and the kernel's (a session of its own)."""
+    groups = [child.pid]
+    if kernel_pid.exists():
+        groups.append(int(kernel_pid.read_text()))
+    for group in groups:
+        try:
+            os.killpg(group, signal.SIGKILL) if os.name == "posix" else child.kill()
+        except (ProcessLookupError, PermissionError):
+            pass
+    child.wait()
+
+
+def _execute(given: Path, back: Path, limits: Limits) -> None:
+    """In the runner process: execute, then write what was kept as JSON."""
+    from nbclient import NotebookClient
+    from nbclient.exceptions import DeadKernelError
+
+    class Client(NotebookClient):
+        def __init__(self, notebook: nbformat.NotebookNode) -> None:
+            super().__init__(
+                notebook,
+                timeout=int(limits.cell_seconds),
+                allow_errors=True,
+                interrupt_on_timeout=True,
+                kernel_name="python3",
+                on_notebook_start=self._started,
+            )
+            self.printed: dict[int, int] = {}
+            self.timed_out: list[str] = []
+            self.cut: dict[str, int] = {}
+
+        def _started(self, **_) -> None:
+            back.with_name("kernel.pid").write_text(str(self.km.provisioner.pid))
+
+        def output(self, outs, msg, display_id, cell_index):
+            kind = msg["msg_type"]
+            if kind in ("display_data", "update_display_data", "execute_result"):
+                data = msg["content"].get("data", {})
+                if not any(key.startswith("application/vnd.handcalc") for key in data):
+                    return None  # figures, widgets and values: not graded
+            size = len(json.dumps(msg["content"]))
+            self.printed[cell_index] = self.printed.get(cell_index, 0) + size
+            if kind != "error" and self.printed[cell_index] > limits.output_chars:
+                self.cut[self.nb.cells[cell_index].id] = self.printed[cell_index]
+                return None
+            return super().output(outs, msg, display_id, cell_index)
+
+        async def _async_handle_timeout(self, timeout, cell=None):
+            if cell is not None:
+                self.timed_out.append(cell.id)
+            return await super()._async_handle_timeout(timeout, cell)
+
+    _cap_memory(limits.memory_bytes)
+    notebook = nbformat.read(given, as_version=4)
+    client, status, detail = Client(notebook), "finished", ""
+    try:
+        client.execute()
+    except DeadKernelError as error:
+        status, detail = "kernel died", str(error).splitlines()[0] if str(error) else ""
+    except Exception as error:  # the notebook's outputs so far still go back
+        status, detail = "failed", f"{type(error).__name__}: {error}".splitlines()[0]
+    kept = {
+        "notebook": client.nb,
+        "status": status,
+        "timed_out": client.timed_out,
+        "cut": client.cut,
+        "detail": detail,
+    }
+    back.write_text(json.dumps(kept))
+
+
+if __name__ == "__main__":
+    _execute(Path(sys.argv[1]), Path(sys.argv[2]), Limits(**json.loads(sys.argv[3])))

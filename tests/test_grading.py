@@ -1,0 +1,401 @@
+"""Grading a class: which cells a grader takes from the learner, which cells it runs, the
+verdicts of a synthetic class (right, half right, each way a notebook breaks, tampered), the
+command's errors, and every lesson's solution getting full marks."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import os
+from pathlib import Path
+
+import nbformat
+import pytest
+
+import handcalc as hc
+from handcalc import assignment, grading
+from handcalc.exercise import VERDICT, NotPassed
+
+ROOT = Path(__file__).resolve().parent.parent
+SOLUTION_01 = nbformat.read(ROOT / "solutions" / "01_linear_relu.ipynb", as_version=4)
+LESSON_01 = nbformat.read(ROOT / "lessons" / "01_linear_relu.ipynb", as_version=4)
+ANSWER_01 = next(c for c in SOLUTION_01.cells if c.get("id") == "cell-16").source
+CHECK_01 = next(c for c in SOLUTION_01.cells if "check" in c.metadata.get("tags", []))
+
+
+def code(*sources: str) -> nbformat.NotebookNode:
+    cells = [nbformat.v4.new_code_cell(s, id=f"c{i}") for i, s in enumerate(sources)]
+    return nbformat.v4.new_notebook(cells=cells)
+
+
+def learner(answer: str | None, *, check: str | None = None, move: bool = False):
+    """Lesson 01 as a learner hands it in: the answer cell's code (None: cell deleted), the
+    check cell edited, the answer cell moved to the end."""
+    notebook = nbformat.from_dict(LESSON_01)
+    for cell in notebook.cells:
+        if cell.get("id") == "cell-16" and answer is not None:
+            cell.source = answer
+        if check is not None and "check" in cell.metadata.get("tags", []):
+            cell.source = check
+    answer_cell = next(c for c in notebook.cells if c.get("id") == "cell-16")
+    if answer is None or move:
+        notebook.cells.remove(answer_cell)
+    if move:
+        notebook.cells.append(answer_cell)
+    return notebook
+
+
+# --- what is graded ---------------------------------------------------------------------------
+
+
+def test_every_lesson_with_exercises_has_them_named_after_the_learners_functions() -> None:
+    (only,) = assignment.exercises(SOLUTION_01)
+    assert only.name == "my_linear" and only.functions == ("my_linear", "my_relu")
+    assert only.answers == ("cell-16",) and only.check == CHECK_01.id
+    counts = {
+        name: len(assignment.exercises(nb))
+        for name, nb in grading.lessons(ROOT / "solutions").items()
+    }
+    assert counts["07_training_saes"] == 5 and "00_start_here" not in counts
+    assert sum(counts.values()) == 30  # 43 solution regions under 30 check cells
+
+
+def test_lessons_carry_nbgrader_metadata_with_read_only_checks() -> None:
+    for path in sorted((ROOT / "lessons").glob("*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        assert notebook.metadata.handcalc.lesson == path.stem
+        ids = [c.metadata.nbgrader.grade_id for c in notebook.cells if "nbgrader" in c.metadata]
+        assert len(ids) == len(set(ids)), f"{path.name}: grade ids repeat"
+        for exercise in assignment.exercises(notebook):
+            cells = {c.id: c for c in notebook.cells}
+            check = cells[exercise.check]
+            assert check.metadata.nbgrader == {
+                "grade": True, "grade_id": exercise.name, "locked": True, "points": 1,
+                "schema_version": 3, "solution": False, "task": False,
+            }  # fmt: skip
+            assert check.metadata.editable is False and check.metadata.deletable is False
+            for answer in exercise.answers:
+                assert cells[answer].metadata.nbgrader["solution"] is True
+
+
+def test_the_grader_runs_the_courses_check_and_the_learners_answer() -> None:
+    tampered = learner(ANSWER_01, check='print("Correct: that is Z1.")', move=True)
+    graded, notes = assignment.graded_notebook(SOLUTION_01, tampered)
+    cells = {c.id: c for c in graded.cells}
+    assert cells[CHECK_01.id].source == CHECK_01.source
+    assert cells["cell-16"].source == ANSWER_01 and notes == {"my_linear": []}
+    assert [c.id for c in graded.cells].index("cell-16") < [c.id for c in graded.cells].index(
+        CHECK_01.id
+    ), "the answer runs before its check, wherever the learner moved it"
+
+
+def test_the_grader_finds_an_answer_cell_by_the_function_it_defines() -> None:
+    renumbered = learner(ANSWER_01)
+    for cell in renumbered.cells:
+        cell.metadata.pop("nbgrader", None)
+        cell.id = f"new-{cell.id}"
+    graded, _ = assignment.graded_notebook(SOLUTION_01, renumbered)
+    assert next(c for c in graded.cells if c.id == "cell-16").source == ANSWER_01
+
+
+@pytest.mark.parametrize(
+    ("answer", "said"),
+    [
+        (None, "is not in your notebook (deleted?)"),
+        ("def my_linear(W, b, X)\n    return W", "has a syntax error (line 1: expected ':')"),
+        (ANSWER_01.replace("def my_relu", "def relu"), "do not define my_relu, which the check"),
+    ],
+    ids=["deleted", "syntax error", "renamed"],
+)
+def test_the_grader_says_what_it_noticed_in_the_answer_cell(answer, said) -> None:
+    graded, notes = assignment.graded_notebook(SOLUTION_01, learner(answer))
+    assert len(notes["my_linear"]) == 1 and said in notes["my_linear"][0]
+    if answer is None:
+        source = next(c for c in graded.cells if c.id == "cell-16").source
+        assert assignment.STUB in source
+
+
+def test_needed_leaves_out_what_no_check_reads_and_keeps_what_changes_state() -> None:
+    notebook = code(
+        "import numpy as np\nimport matplotlib.pyplot as plt",
+        "data = np.arange(3)",
+        "plt.plot(data)\nplt.title('a figure')",  # read by nothing: left out
+        "data[0] = 5",  # changes data: kept
+        "model = make()\nmodel.fit(data)",
+        "def f():\n    return scale * model.predict(data)",
+        "scale = 2",  # read inside f, bound after it: kept (second pass)
+        "for i in range(3):\n    shown = i",  # loop variable, unread: left out
+        "data = data + 1",  # reads the data of before
+        "f()",
+    )
+    kept = assignment.needed(notebook, {"c9"})
+    assert kept == {"c0", "c1", "c3", "c4", "c5", "c6", "c8", "c9"}
+
+
+def test_a_cell_with_magics_or_that_does_not_parse_always_runs() -> None:
+    notebook = code("%matplotlib inline", "x = (", "y = 1", "print(1)")
+    assert assignment.needed(notebook, {"c3"}) == {"c0", "c1", "c3"}
+
+
+# --- the check cell under a grader ------------------------------------------------------------
+
+
+def verdict_of(monkeypatch, body) -> tuple[dict, str, BaseException | None]:
+    """Run body inside hc.exercise() as a grader would: (verdict shown, printed, raised)."""
+    shown = []
+    monkeypatch.setenv("HANDCALC_GRADING", "1")
+    monkeypatch.setattr("IPython.display.display", lambda data, raw: shown.append(data))
+    printed, raised = io.StringIO(), None
+    try:
+        with contextlib.redirect_stdout(printed), hc.exercise():
+            body()
+    except BaseException as error:
+        raised = error
+    (data,) = shown
+    return data[VERDICT], printed.getvalue(), raised
+
+
+def test_under_a_grader_a_wrong_check_ends_the_cell_with_not_passed(monkeypatch) -> None:
+    problem = hc.autoencoder_problem(3)
+    right = hc.autoencoder_trace(problem)["Z1"]
+
+    def wrong():
+        print(hc.check("Z1", right, problem))
+        print(hc.check("H1", right, problem))  # ReLU forgotten
+
+    verdict, printed, raised = verdict_of(monkeypatch, wrong)
+    assert isinstance(raised, NotPassed) and "1 of 2 checks" in str(raised)
+    assert verdict["passed"] is False and verdict["problem"] is None
+    assert [c["correct"] for c in verdict["checks"]] == [True, False]
+    assert "ReLU" in verdict["checks"][1]["message"] and "ReLU" in printed
+
+    verdict, _, raised = verdict_of(monkeypatch, lambda: print(hc.check("Z1", right, problem)))
+    assert raised is None and verdict["passed"] is True
+
+
+def test_under_a_grader_an_error_or_a_stub_or_silence_fails(monkeypatch) -> None:
+    verdict, printed, raised = verdict_of(monkeypatch, lambda: 1 / 0)
+    assert isinstance(raised, NotPassed) and "raised ZeroDivisionError" in verdict["problem"]
+    assert "ZeroDivisionError" in printed
+    verdict, _, raised = verdict_of(monkeypatch, lambda: (_ for _ in ()).throw(NotImplementedError))
+    assert isinstance(raised, NotImplementedError) and verdict["problem"].startswith("Not done")
+    verdict, _, raised = verdict_of(monkeypatch, lambda: hc.Feedback(True, "never shown"))
+    assert isinstance(raised, NotPassed) and verdict["problem"] == "The cell showed no verdict."
+
+
+def test_without_a_grader_nothing_changes(monkeypatch) -> None:
+    monkeypatch.delenv("HANDCALC_GRADING", raising=False)
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed), hc.exercise():
+        print(hc.Feedback(False, "✘ not yet"))
+    assert printed.getvalue() == "✘ not yet\n"
+
+
+# --- a synthetic class, graded by the command ---------------------------------------------------
+
+LOOP = "def my_linear(W, b, X):\n    while True:\n        pass\n\n\ndef my_relu(Z):\n    return Z"
+HOG = ANSWER_01.replace('"""Z = W', 'np.ones(3 * 2**30 // 8)  # 3 GiB\n    """Z = W')
+CLASS = {  # learner: (answer cell, check cell, moved)
+    "ada": (ANSWER_01, None, False),
+    "ben": (ANSWER_01.replace("np.maximum(Z, 0)", "Z"), None, False),  # half right
+    "cy": (ANSWER_01.replace("b[:, None]", "b"), None, False),  # raises (broadcasting)
+    "dee": ("def my_linear(W, b, X)\n    return W @ X", None, False),  # syntax error
+    "eve": (LOOP, None, False),  # an endless loop
+    "fay": (None, None, False),  # the answer cell deleted
+    "gus": (ANSWER_01, None, True),  # cells reordered
+    "hal": (ANSWER_01.replace("def my_relu", "def relu"), None, False),  # renamed
+    "ivy": (ANSWER_01 + '\nfor _ in range(10**5):\n    print("spam" * 20)', None, False),
+    "jo": (ANSWER_01.replace("np.maximum(Z, 0)", "Z"), 'print("Correct: that is H1.")', False),
+    "kit": (HOG, None, False),  # over the memory limit
+    "lu": ("import os\nos._exit(1)", None, False),  # Python itself stops
+}
+
+
+@pytest.fixture(scope="module")
+def graded_class(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("grading")
+    submitted = folder / "submitted"
+    submitted.mkdir()
+    for name, (answer, check, move) in CLASS.items():
+        nbformat.write(
+            learner(answer, check=check, move=move), submitted / f"{name}_01_linear_relu.ipynb"
+        )
+    (submitted / "mo_01_linear_relu.ipynb").write_text("{not a notebook")
+    (submitted / "ned.ipynb").write_text(nbformat.writes(code("print('hello')")))
+    nobu = submitted / "nobu" / "week 1"  # a learner's folder, as a platform downloads it
+    nobu.mkdir(parents=True)
+    nbformat.write(learner(ANSWER_01), nobu / "01_linear_relu.ipynb")
+    second = nbformat.read(ROOT / "solutions" / "02_autoencoder_forward.ipynb", as_version=4)
+    nbformat.write(second, nobu / "my copy.ipynb")  # known by its metadata, not its name
+    (nobu / ".ipynb_checkpoints").mkdir()
+    nbformat.write(learner(None), nobu / ".ipynb_checkpoints" / "01_linear_relu-checkpoint.ipynb")
+    out = folder / "gradebook.csv"
+    args = [str(submitted), "--out", str(out), "--cell-timeout", "8", "--memory", "2", "--quiet"]
+    assert grading.main(args) == 0
+    return folder
+
+
+def gradebook(folder: Path) -> dict[tuple[str, str], dict]:
+    with (folder / "gradebook.csv").open() as file:
+        return {(row["learner"], row["lesson"]): row for row in csv.DictReader(file)}
+
+
+def test_the_gradebook_has_every_learner_with_the_right_status_and_points(graded_class) -> None:
+    book = gradebook(graded_class)
+    expected = {  # (learner, lesson): (status, points, max points, "01 my_linear")
+        ("ada", "01_linear_relu"): ("graded", "1", "1", "1"),
+        ("ben", "01_linear_relu"): ("graded", "0", "1", "0"),
+        ("cy", "01_linear_relu"): ("graded", "0", "1", "0"),
+        ("dee", "01_linear_relu"): ("graded", "0", "1", "0"),
+        ("eve", "01_linear_relu"): ("graded", "0", "1", "0"),
+        ("fay", "01_linear_relu"): ("graded", "0", "1", "0"),
+        ("gus", "01_linear_relu"): ("graded", "1", "1", "1"),
+        ("hal", "01_linear_relu"): ("graded", "0", "1", "0"),
+        ("ivy", "01_linear_relu"): ("graded (output cut)", "1", "1", "1"),
+        ("jo", "01_linear_relu"): ("graded", "0", "1", "0"),
+        ("kit", "01_linear_relu"): ("graded", "0", "1", "0"),
+        ("lu", "01_linear_relu"): ("kernel died", "0", "1", "0"),
+        ("mo", "01_linear_relu"): ("not a notebook", "0", "0", ""),
+        ("ned", ""): ("unknown lesson", "0", "0", ""),
+        ("nobu", "01_linear_relu"): ("graded", "1", "1", "1"),
+        ("nobu", "02_autoencoder_forward"): ("graded", "1", "1", ""),
+    }
+    assert set(book) == set(expected)
+    for key, (status, points, most, first) in expected.items():
+        row = book[key]
+        assert (row["status"], row["points"], row["max_points"], row["01 my_linear"]) == (
+            status, points, most, first,
+        ), key  # fmt: skip
+    assert book[("nobu", "02_autoencoder_forward")]["02 my_forward"] == "1"
+    assert book[("ada", "01_linear_relu")]["02 my_forward"] == ""
+
+
+def page(folder: Path, name: str) -> str:
+    return (folder / "feedback" / f"{name}.html").read_text()
+
+
+@pytest.mark.parametrize(
+    ("name", "said"),
+    [
+        ("ada", ["01_linear_relu: 1 of 1 points", "Correct: that is Z1.", "Correct: that is H1."]),
+        ("ben", ["0 of 1 points", "Correct: that is Z1.", "You forgot the ReLU"]),
+        ("cy", ["numpy lines a vector up with the columns", "b[:, None]"]),
+        ("dee", ["has a syntax error (line 1: expected &#x27;:&#x27;)"]),
+        ("eve", ["timed out", "ran too long (an endless loop?)"]),
+        ("fay", ["is not in your notebook (deleted?)", "Not done yet"]),
+        ("hal", ["do not define my_relu", "name &#x27;my_relu&#x27; is not defined"]),
+        ("ivy", ["Status: graded (output cut)", "the grader kept the first 100 kB"]),
+        ("jo", ["You forgot the ReLU"]),
+        ("kit", ["MemoryError"]),
+        ("lu", ["Status: kernel died", "Python stopped", "did not run"]),
+        ("mo", ["not a notebook", "Could not read it"]),
+        ("ned", ["unknown lesson", "pass --lesson"]),
+        ("nobu", ["01_linear_relu: 1 of 1 points", "02_autoencoder_forward: 1 of 1 points"]),
+    ],
+)
+def test_the_feedback_pages_name_the_mistakes(graded_class, name: str, said: list[str]) -> None:
+    text = page(graded_class, name)
+    for words in said:
+        assert words in text, f"{name}: {words!r} not in the page"
+
+
+def test_a_tampered_check_gets_no_credit(graded_class) -> None:
+    assert "You forgot the ReLU" in page(graded_class, "jo")
+    assert gradebook(graded_class)[("jo", "01_linear_relu")]["points"] == "0"
+
+
+# --- the command's own errors -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["{tmp}/nowhere"], "is not a folder of submitted notebooks"),
+        (["{tmp}/empty"], "no notebooks (.ipynb) in"),
+        (["{tmp}/empty", "--lesson", "99"], "unknown lesson '99'"),
+        (["{tmp}/empty", "--out", "{tmp}/no/such/folder/book.csv"], "does not exist"),
+        (["{tmp}/empty", "--out", "{tmp}"], "is a folder"),
+        (["{tmp}/empty", "--out", "/proc/version"], "cannot write /proc/version"),
+    ],
+    ids=["bad folder", "no notebooks", "unknown lesson", "no such folder", "folder", "unwritable"],
+)
+def test_a_bad_call_is_one_line_and_exit_2(tmp_path, capsys, args, said) -> None:
+    (tmp_path / "empty").mkdir()
+    filled = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    if "--out" not in filled:
+        filled += ["--out", str(tmp_path / "book.csv")]
+    assert grading.main(filled) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and error.startswith("handcalc-grade: ") and said in error
+
+
+# --- every lesson -----------------------------------------------------------------------------
+
+
+def test_every_solution_gets_full_marks_and_every_unfilled_lesson_none(tmp_path) -> None:
+    known = grading.lessons(ROOT / "solutions")
+    submissions = [
+        grading.Submission("solutions", ROOT / "solutions" / f"{n}.ipynb") for n in known
+    ]
+    graded = grading.grade_class(submissions, known, progress=False)
+    for g in graded:
+        assert g.status == "graded" and g.points == g.max_points > 0, (g.lesson, g.outcomes)
+    unfilled = grading.grade(
+        grading.Submission("lesson", ROOT / "lessons" / "03_loss_backprop.ipynb"),
+        known,
+        grading.DEFAULT,
+    )
+    assert unfilled.points == 0 and [o.result for o in unfilled.outcomes] == ["not done"]
+    assert json.dumps([o.notes for o in unfilled.outcomes]).count("Not done yet") == 1
+
+
+# --- nbgrader ---------------------------------------------------------------------------------
+
+
+def test_nbgrader_generates_autogrades_and_gives_feedback_on_a_lesson(tmp_path) -> None:
+    """The lessons as an nbgrader course: generate_assignment, autograde, generate_feedback."""
+    import subprocess
+    import sys
+
+    from nbgrader.api import Gradebook
+
+    bin_folder = Path(sys.executable).parent  # nbgrader calls `alembic` from PATH
+    env = os.environ | {"PATH": f"{bin_folder}{os.pathsep}{os.environ.get('PATH', '')}"}
+    (tmp_path / "nbgrader_config.py").write_text(
+        f"c = get_config()\nc.CourseDirectory.root = {str(tmp_path)!r}\nc.Execute.timeout = 120\n"
+    )
+    source = tmp_path / "source" / "01_linear_relu"
+    source.mkdir(parents=True)
+    nbformat.write(LESSON_01, source / "01_linear_relu.ipynb")
+
+    def nbgrader(*args: str) -> None:
+        command = [str(bin_folder / "nbgrader"), *args, "01_linear_relu"]
+        subprocess.run(command, cwd=tmp_path, env=env, check=True, capture_output=True)
+
+    nbgrader("generate_assignment", "--force")
+    released = nbformat.read(tmp_path / "release" / "01_linear_relu" / "01_linear_relu.ipynb", 4)
+    for name in ("ada", "ben", "jo"):  # right, ReLU forgotten, the same with its check edited
+        answer, check, _ = CLASS[name]
+        notebook = nbformat.from_dict(released)
+        for cell in notebook.cells:
+            if cell.get("id") == "cell-16":
+                cell.source = answer
+            if check is not None and cell.metadata.get("nbgrader", {}).get("grade"):
+                cell.source = check
+        folder = tmp_path / "submitted" / name / "01_linear_relu"
+        folder.mkdir(parents=True)
+        nbformat.write(notebook, folder / "01_linear_relu.ipynb")
+    nbgrader("autograde")
+    nbgrader("generate_feedback")
+    with Gradebook(f"sqlite:///{tmp_path / 'gradebook.db'}") as book:
+        scores = {
+            name: book.find_submission("01_linear_relu", name).score
+            for name in ("ada", "ben", "jo")
+        }
+    assert scores == {"ada": 1.0, "ben": 0.0, "jo": 0.0}
+    feedback = tmp_path / "feedback" / "{}" / "01_linear_relu" / "01_linear_relu.html"
+    assert "You forgot the ReLU" in Path(str(feedback).format("ben")).read_text()
+    assert "You forgot the ReLU" in Path(str(feedback).format("jo")).read_text()  # not "Correct"
