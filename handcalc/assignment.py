@@ -89,10 +89,11 @@ def _python(source: str) -> str:
     return TransformerManager().transform_cell(source)
 
 
-def _names(source: str) -> tuple[set[str], set[str]] | None:
+def cell_names(source: str, modules: frozenset[str] = frozenset()) -> tuple[set, set] | None:
     """(names a cell binds or changes, names it reads from earlier cells), or None when the cell
     does not parse or uses IPython's magics (such a cell is always run). Changing counts as
-    binding: `x.a = 1`, `x[0] += 1` and a statement `x.fit(...)` change x."""
+    binding: `x.a = 1`, `x[0] += 1` and a statement `x.fit(...)` change x, unless x is one of
+    `modules` (`hc.show(...)` changes nothing; `np.random.seed(0)`, a seed, does)."""
     python = _python(source)
     if "get_ipython" in python:
         return None
@@ -102,7 +103,8 @@ def _names(source: str) -> tuple[set[str], set[str]] | None:
         return None
     scan = _Scan()
     scan.block(tree.body)
-    return scan.binds, scan.reads
+    changed = {root for root, call in scan.calls if root not in modules or "seed" in call}
+    return scan.binds | changed, scan.reads
 
 
 class _Scan:
@@ -111,6 +113,8 @@ class _Scan:
     def __init__(self) -> None:
         self.binds: set[str] = set()
         self.reads: set[str] = set()
+        self.imports: set[str] = set()
+        self.calls: set[tuple[str, str]] = set()  # x.fit(...) as a statement: ("x", "fit")
 
     def read(self, name: str) -> None:
         if name not in self.binds:
@@ -172,12 +176,17 @@ class _Scan:
                     self.target(item.optional_vars)
             self.block(node.body)
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            self.binds |= {(a.asname or a.name).split(".")[0] for a in node.names}
+            self.imports |= {(a.asname or a.name).split(".")[0] for a in node.names}
+            self.binds |= self.imports
         elif isinstance(node, ast.Expr):
             self.expression(node.value)
             call = node.value
             if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute):
-                self.target(call.func)  # x.fit(...) changes x
+                root = call.func.value
+                while isinstance(root, (ast.Attribute, ast.Subscript, ast.Call)):
+                    root = root.func if isinstance(root, ast.Call) else root.value
+                if isinstance(root, ast.Name):
+                    self.calls.add((root.id, call.func.attr))
         else:  # if, while, try, del, assert, ...: its expressions, then its blocks
             for child in ast.iter_child_nodes(node):
                 if isinstance(child, ast.stmt):
@@ -189,11 +198,25 @@ class _Scan:
                     self.block(child.body)
 
 
+def _imports(source: str) -> set[str]:
+    """The names a cell's import statements bind."""
+    try:
+        tree = ast.parse(_python(source))
+    except SyntaxError:
+        return set()
+    kinds = (ast.Import, ast.ImportFrom)
+    return {
+        (a.asname or a.name).split(".")[0]
+        for node in ast.walk(tree) if isinstance(node, kinds) for a in node.names
+    }  # fmt: skip
+
+
 def needed(notebook: nbformat.NotebookNode, keep: set[str]) -> set[str]:
     """The ids of the code cells to run so that the `keep` cells run as in the whole notebook:
     those, and every cell that binds or changes a name that a needed cell reads."""
     code = [c for c in notebook.cells if c.cell_type == "code"]
-    names = {c.id: _names(c.source) for c in code}
+    modules = frozenset(name for c in code for name in _imports(c.source))
+    names = {c.id: cell_names(c.source, modules) for c in code}
     chosen = {c.id for c in code if c.id in keep or names[c.id] is None}
     wanted: set[str] = set()
     while True:

@@ -1,6 +1,6 @@
 """The course as learners meet it: JupyterLab in headless Chromium, driven by Playwright.
 
-For every notebook in solutions/ and lessons/: open it, Run All, and read back every cell's
+For every notebook in solutions/ and lessons 00-04: open it, Run All, and read back every cell's
 outputs. Solutions: nothing fails and every check says Correct. Lessons: exactly the check cells
 fail, with the unfilled stub's NotImplementedError. Every figure drawn has a title and
 labelled axes (handcalc.plots.missing_labels). Then use a widget as a learner would (click
@@ -25,10 +25,12 @@ from playwright.sync_api import sync_playwright
 from tools.lab import INSTALL_CHROMIUM, Lab, Notebook, chromium, chromium_path
 
 ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOKS = [
-    f"{folder}/{path.name}"
-    for folder in ("solutions", "lessons")
-    for path in sorted((ROOT / folder).glob("*.ipynb"))
+# Every solution; the lessons learners meet first (by hand, with answer grids). The lessons after
+# those differ from their solutions only in the same generated stubs: that no other cell reads a
+# learner's function, and that every stub sits inside a function, is checked without a browser
+# (tests/test_lessons.py).
+NOTEBOOKS = [f"solutions/{path.name}" for path in sorted((ROOT / "solutions").glob("*.ipynb"))] + [
+    f"lessons/{path.name}" for path in sorted((ROOT / "lessons").glob("0[0-4]_*.ipynb"))
 ]
 SCREENSHOTS = ROOT / "artifacts" / "browser"
 WIDGET = "application/vnd.jupyter.widget-view+json"

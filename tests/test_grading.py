@@ -128,10 +128,13 @@ def test_needed_leaves_out_what_no_check_reads_and_keeps_what_changes_state() ->
         "scale = 2",  # read inside f, bound after it: kept (second pass)
         "for i in range(3):\n    shown = i",  # loop variable, unread: left out
         "data = data + 1",  # reads the data of before
+        "np.random.seed(0)\nplt.show()",  # a seed changes np; showing a figure changes nothing
         "f()",
     )
-    kept = assignment.needed(notebook, {"c9"})
-    assert kept == {"c0", "c1", "c3", "c4", "c5", "c6", "c8", "c9"}
+    kept = assignment.needed(notebook, {"c10"})
+    assert kept == {"c0", "c1", "c3", "c4", "c5", "c6", "c8", "c9", "c10"}
+    notebook.cells[9].source = "plt.show()"
+    assert "c9" not in assignment.needed(notebook, {"c10"})
 
 
 def test_a_cell_with_magics_or_that_does_not_parse_always_runs() -> None:

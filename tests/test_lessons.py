@@ -11,7 +11,7 @@ import nbformat
 import pytest
 
 import handcalc as hc
-from handcalc.assignment import STUB, strip_solution
+from handcalc.assignment import STUB, cell_names, exercises, strip_solution
 from tools.make_lessons import RAISES, expected_lessons
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -162,3 +162,23 @@ def test_every_exercise_shows_its_difficulty_and_time(path: Path) -> None:
             assert LABEL.search(before.source), f"cell {i}: no exercise label before it"
         if cell.cell_type == "markdown" and cell.source.startswith("## Your turn, by hand"):
             assert LABEL.search(cell.source), f"cell {i}: the by-hand exercise has no label"
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
+def test_only_check_cells_call_the_learners_functions_and_stubs_wait_inside_them(path) -> None:
+    """So that Run All in a lesson fails exactly at the check cells of unfilled exercises."""
+    notebook = nbformat.read(path, as_version=4)
+    graded = exercises(notebook)
+    mine = {name for e in graded for name in e.functions}
+    own = {cell for e in graded for cell in (*e.answers, e.check)}
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        for line in cell.source.splitlines():
+            assert line.strip() != STUB or line.startswith(" "), (
+                f"a stub outside a function: {line}"
+            )
+        if cell.id not in own:
+            scanned = cell_names(cell.source)
+            reads = scanned[1] if scanned else set()
+            assert not reads & mine, f"{path.name}: {cell.source[:80]!r} uses {reads & mine}"
