@@ -402,3 +402,21 @@ def test_nbgrader_generates_autogrades_and_gives_feedback_on_a_lesson(tmp_path) 
     feedback = tmp_path / "feedback" / "{}" / "01_linear_relu" / "01_linear_relu.html"
     assert "You forgot the ReLU" in Path(str(feedback).format("ben")).read_text()
     assert "You forgot the ReLU" in Path(str(feedback).format("jo")).read_text()  # not "Correct"
+
+
+def test_a_notebook_over_its_time_is_stopped_kernel_and_all(tmp_path) -> None:
+    import time
+
+    from handcalc import runner
+
+    notebook = code("import os, time\nopen('pid', 'w').write(str(os.getpid()))\ntime.sleep(600)")
+    ran = runner.run(notebook, tmp_path, runner.Limits(notebook_seconds=10, cell_seconds=600))
+    assert ran.status == "timed out" and ran.detail == "10 s"
+    kernel = int((tmp_path / "pid").read_text())
+    for _ in range(50):
+        status = Path(f"/proc/{kernel}/status")
+        if not status.exists() or "\nState:\tZ" in status.read_text():
+            break  # gone, or dead and waiting to be reaped
+        time.sleep(0.1)
+    else:
+        raise AssertionError(f"the kernel (pid {kernel}) still runs")
