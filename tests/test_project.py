@@ -9,6 +9,10 @@ import tomllib
 from pathlib import Path
 
 import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+import course
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -21,15 +25,43 @@ def test_import_needs_neither_torch_nor_matplotlib() -> None:
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-def test_environment_yml_lists_what_pyproject_lists() -> None:
+def locked() -> dict[str, str]:
+    """{package name, normalised: version} from constraints.txt."""
+    lines = (ROOT / "constraints.txt").read_text().splitlines()
+    pins = [line.split("==") for line in lines if line and not line.startswith("#")]
+    return {canonicalize_name(name): version for name, version in pins}
+
+
+def wanted() -> list[Requirement]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    wanted = list(project["dependencies"])
+    listed = list(project["dependencies"])
     for extra in project["optional-dependencies"].values():
-        wanted += extra
+        listed += extra
+    return [Requirement(line) for line in listed]
+
+
+def test_the_lock_pins_every_dependency_within_pyprojects_bounds() -> None:
+    pins = locked()
+    for requirement in wanted():
+        name = canonicalize_name(requirement.name)
+        assert name in pins, f"{name} is in pyproject.toml but not in constraints.txt"
+        assert requirement.specifier.contains(pins[name], prereleases=True), (
+            f"constraints.txt pins {name}=={pins[name]}, outside pyproject's {requirement}"
+        )
+    assert f"torch=={pins['torch']}" == course.TORCH, "course.py installs another torch"
+
+
+def test_environment_yml_pins_what_the_lock_pins() -> None:
     environment = yaml.safe_load((ROOT / "environment.yml").read_text())
     pip_section = next(d["pip"] for d in environment["dependencies"] if isinstance(d, dict))
-    listed = [line for line in pip_section if not line.startswith("-")]
-    assert sorted(listed) == sorted(wanted)  # same names, same version bounds
+    listed = dict(line.split("==") for line in pip_section if not line.startswith("-"))
+    pins = locked()
+    assert sorted(canonicalize_name(n) for n in listed) == sorted(
+        canonicalize_name(r.name) for r in wanted()
+    ), "environment.yml and pyproject.toml list different packages"
+    for name, version in listed.items():
+        assert pins[canonicalize_name(name)] == version, f"{name}: environment.yml != lock"
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     python = next(d for d in environment["dependencies"] if str(d).startswith("python="))
     conda_version = tuple(int(part) for part in python.removeprefix("python=").split("."))
     minimum = tuple(int(part) for part in project["requires-python"].removeprefix(">=").split("."))
@@ -39,10 +71,13 @@ def test_environment_yml_lists_what_pyproject_lists() -> None:
 def test_ci_runs_the_readme_test_command() -> None:
     readme = (ROOT / "README.md").read_text()
     ci = (ROOT / ".ci" / "run").read_text()
-    assert "make test" in readme and "make lab" in readme
+    assert "python course.py test" in readme and "python course.py lab" in readme
     commands = [line for line in ci.splitlines() if line.strip() and not line.startswith("#")]
-    assert commands[-1].strip() == "FAIL_ON_SKIP=1 make test"
+    assert commands[-1].strip() == "FAIL_ON_SKIP=1 python3 course.py test"
+    assert 'export PATH="$nomake"' in ci and "make is still on PATH" in ci  # run without make
     assert "apt-get" in ci and "install -y chromium" in ci
+    makefile = (ROOT / "Makefile").read_text()
+    assert "course.py test" in makefile and "course.py lab" in makefile  # make: thin aliases
 
 
 def test_fail_on_skip_turns_a_skipped_test_into_a_failed_run(tmp_path: Path) -> None:

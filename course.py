@@ -1,0 +1,189 @@
+"""Set up, open and test the course with Python alone (Windows, macOS, Linux; no make needed).
+
+    python course.py lab              # set up (once), copy the lessons to my-lessons/, open them
+    python course.py test             # set up (once), then run every check: lint, format, tests
+    python course.py changes [03]     # what the course changed in a lesson since you copied it
+    python course.py setup            # only set up: .venv/ with the versions in constraints.txt
+    python course.py lock             # maintainers: write constraints.txt from .venv/
+
+Everything goes into .venv/ in this folder. Your own copies of the lessons live in my-lessons/,
+which git does not track: updating the course (git pull) never touches them, and a lesson that
+an update adds is copied in beside them the next time you start.
+"""
+
+from __future__ import annotations
+
+import sys
+
+if sys.version_info < (3, 11):  # noqa: UP036 (a learner may run an older Python)
+    sys.exit(f"The course needs Python 3.11 or newer; this is {sys.version.split()[0]}.")
+
+import argparse
+import difflib
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+LOCK = ROOT / "constraints.txt"
+MINE = ROOT / "my-lessons"
+ORIGINALS = MINE / ".as-handed-out"  # each lesson as it was when it was copied
+TORCH = "torch==2.13.0"
+# PyTorch's CPU-only wheels: on Linux, PyPI's torch pulls gigabytes of CUDA packages.
+TORCH_INDEX = os.environ.get("TORCH_INDEX", "https://download.pytorch.org/whl/cpu")
+SAVE_HOOK = "--ContentsManager.pre_save_hook=handcalc.saving.drop_widget_views"
+NBGRADER_PARTS = ("formgrader", "validate_assignment", "assignment_list", "course_list")
+
+
+def python() -> Path:
+    """The virtual environment's interpreter."""
+    return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def run(*command: object, **options) -> None:
+    """Run a command; stop with its exit status if it fails."""
+    print("+", " ".join(str(c) for c in command), flush=True)
+    done = subprocess.run([str(c) for c in command], **options)
+    if done.returncode:
+        sys.exit(done.returncode)
+
+
+def setup(pinned: bool = True) -> None:
+    """Create .venv/ and install the course into it, unless it is already up to date."""
+    stamp = VENV / ".installed"
+    wanted = hashlib.sha256(
+        b"".join(p.read_bytes() for p in (ROOT / "pyproject.toml", LOCK)) + bytes([pinned])
+    ).hexdigest()
+    if stamp.exists() and stamp.read_text() == wanted and python().exists():
+        return
+    if not python().exists():
+        print(f"Creating {VENV} (once; the install takes a few minutes)", flush=True)
+        venv.create(VENV, with_pip=True)
+    pip = [python(), "-m", "pip", "install", "--disable-pip-version-check"]
+    lock = ["-c", LOCK] if pinned else []
+    run(*pip, "--no-deps", "--extra-index-url", TORCH_INDEX, TORCH)
+    run(*pip, *lock, "-e", f"{ROOT}[course,dev]")
+    # nbgrader (a dev dependency, for the grading tests) adds JupyterLab menus learners do not
+    # need: off (README, "Grading a class", turns them back on).
+    jupyter = [python(), "-m", "jupyter"]
+    run(*jupyter, "labextension", "disable", "--level=sys_prefix", "@jupyter/nbgrader")
+    for part in NBGRADER_PARTS:
+        run(*jupyter, "server", "extension", "disable", "--sys-prefix",
+            f"nbgrader.server_extensions.{part}", stdout=subprocess.DEVNULL)  # fmt: skip
+    stamp.write_text(wanted)
+
+
+def lesson_names(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.glob("*.ipynb"))
+
+
+def sync(root: Path = ROOT) -> list[str]:
+    """Copy every lesson that my-lessons/ does not have yet; never touch one that it has.
+    Returns what it says to the learner."""
+    mine, originals, said = root / MINE.name, root / ORIGINALS.relative_to(ROOT), []
+    originals.mkdir(parents=True, exist_ok=True)
+    for name in lesson_names(root / "lessons"):
+        course = root / "lessons" / name
+        if not (mine / name).exists():
+            shutil.copyfile(course, mine / name)
+            shutil.copyfile(course, originals / name)
+            said.append(f"copied {name} into {mine.name}/")
+        elif (originals / name).exists() and _cells(originals / name) != _cells(course):
+            lesson = name.split("_")[0]
+            said.append(
+                f"{name}: the course has changed it since you copied it; your copy is as you "
+                f"left it. To see what changed: python course.py changes {lesson}"
+            )
+    return said
+
+
+def _cells(path: Path) -> list[tuple[str, str]]:
+    """(cell type, source) of each cell: what a learner would call the lesson's content."""
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    return [(c["cell_type"], "".join(c["source"])) for c in notebook["cells"]]
+
+
+def changes(lesson: str, root: Path = ROOT) -> str:
+    """What the course changed in a lesson since it was copied into my-lessons/, as a diff of
+    its cells (the lesson as handed out then -> the course's lesson now)."""
+    names = [n for n in lesson_names(root / "lessons") if n.split("_")[0] == lesson or n == lesson]
+    if not names:
+        return f"No lesson {lesson!r}; the lessons are {', '.join(lesson_names(root / 'lessons'))}."
+    name = names[0]
+    then = root / ORIGINALS.relative_to(ROOT) / name
+    if not then.exists():
+        return f"{name} is not in {MINE.name}/ yet: python course.py lab copies it."
+    before, after = (_text(_cells(p)) for p in (then, root / "lessons" / name))
+    diff = difflib.unified_diff(before, after, f"{name} when you copied it", f"{name} now", n=2)
+    return "".join(diff) or f"{name}: no change since you copied it."
+
+
+def _text(cells: list[tuple[str, str]]) -> list[str]:
+    lines = []
+    for number, (kind, source) in enumerate(cells, start=1):
+        lines.append(f"--- cell {number} ({kind}) ---\n")
+        lines += [line + "\n" for line in source.splitlines()]
+    return lines
+
+
+def lock() -> None:
+    """Write constraints.txt: the exact version of every package in .venv/ (but the course)."""
+    frozen = subprocess.run(
+        [python(), "-m", "pip", "freeze", "--exclude-editable"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    # A local label (+cpu) is left off: torch==2.13.0 also matches 2.13.0+cpu, and macOS's wheel.
+    lines = sorted(
+        (line.split("+")[0] for line in frozen.splitlines() if "==" in line), key=str.lower
+    )
+    header = (
+        "# The exact versions the course is tested with (Python 3.11, Linux).\n"
+        "# course.py setup installs with these; refresh: python course.py lock\n"
+    )
+    LOCK.write_text(header + "\n".join(lines) + "\n")
+    print(f"wrote {LOCK.name}: {len(lines)} packages")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name in ("setup", "lab", "test"):
+        command = commands.add_parser(name)
+        command.add_argument(
+            "--unpinned", action="store_true",
+            help="install the newest versions pyproject.toml allows, not constraints.txt's",
+        )  # fmt: skip
+    commands.add_parser("changes").add_argument("lesson", nargs="?")
+    commands.add_parser("lock")
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "changes":
+        if args.lesson:
+            print(changes(args.lesson))
+        else:
+            said = [changes(n.split("_")[0]) for n in lesson_names(MINE)]
+            changed = [text for text in said if text.startswith("---")]
+            print("\n".join(changed) or "No lesson has changed since you copied it.")
+        return 0
+    if args.command == "lock":
+        lock()
+        return 0
+    setup(pinned=not args.unpinned)
+    if args.command == "test":
+        for check in (["ruff", "check", "."], ["ruff", "format", "--check", "."], ["pytest"]):
+            run(python(), "-m", *check, *(extra if check[0] == "pytest" else []), cwd=ROOT)
+    elif args.command == "lab":
+        MINE.mkdir(exist_ok=True)
+        for line in sync():
+            print(line)
+        root = ["--allow-root"] if hasattr(os, "getuid") and os.getuid() == 0 else []
+        run(python(), "-m", "jupyterlab", *root, SAVE_HOOK, *extra, MINE)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
