@@ -45,11 +45,12 @@ def python() -> Path:
     return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
 
-def run(*command: object, **options) -> None:
-    """Run a command; stop with its exit status if it fails."""
+def run(*command: object, quiet: bool = False, **options) -> None:
+    """Run a command; stop with its exit status if it fails (quiet: show its output only then)."""
     print("+", " ".join(str(c) for c in command), flush=True)
-    done = subprocess.run([str(c) for c in command], **options)
+    done = subprocess.run([str(c) for c in command], capture_output=quiet, text=True, **options)
     if done.returncode:
+        print(done.stdout or "", done.stderr or "", sep="\n" if quiet else "")
         sys.exit(done.returncode)
 
 
@@ -71,10 +72,10 @@ def setup(pinned: bool = True) -> None:
     # nbgrader (a dev dependency, for the grading tests) adds JupyterLab menus learners do not
     # need: off (README, "Grading a class", turns them back on).
     jupyter = [python(), "-m", "jupyter"]
-    run(*jupyter, "labextension", "disable", "--level=sys_prefix", "@jupyter/nbgrader")
+    run(*jupyter, "labextension", "disable", "--level=sys_prefix", "@jupyter/nbgrader", quiet=True)
     for part in NBGRADER_PARTS:
-        run(*jupyter, "server", "extension", "disable", "--sys-prefix",
-            f"nbgrader.server_extensions.{part}", stdout=subprocess.DEVNULL)  # fmt: skip
+        extension = f"nbgrader.server_extensions.{part}"
+        run(*jupyter, "server", "extension", "disable", "--sys-prefix", extension, quiet=True)
     stamp.write_text(wanted)
 
 

@@ -219,6 +219,33 @@ def test_typed_answers_survive_saving_closing_and_reopening(lab: Lab, browser, p
     assert restored == typed
 
 
+def test_lesson_00_says_how_to_fix_widgets_where_they_cannot_show(lab: Lab, browser) -> None:
+    """The same lesson in a JupyterLab without its widget extension, and in the course's."""
+    probe = ".jp-OutputArea-output"
+    with Lab(lab.root, disabled=("@jupyter-widgets/jupyterlab-manager",)) as bare:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        try:
+            notebook = Notebook(page, bare, "lessons/00_start_here.ipynb")
+            notebook.run_all()
+            shown = notebook.panel.locator(probe).all_inner_texts()
+        finally:
+            page.close()
+    assert any("widgets do not show in this JupyterLab" in text for text in shown), shown
+    assert any("pip install jupyterlab_widgets" in text for text in shown)
+    assert not any("Widgets work" in text for text in shown)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        notebook = Notebook(page, lab, "lessons/00_start_here.ipynb")
+        notebook.run_all()
+        shown = notebook.panel.locator(probe).all_inner_texts()
+    finally:
+        page.close()
+        lab.shutdown_kernels()
+    assert any("✔ Widgets work" in text for text in shown), shown
+    assert not any("widgets do not show" in text for text in shown)
+    assert any(text.startswith("✔ torch 2.13.0") for t in shown for text in t.splitlines())
+
+
 def test_without_chromium_the_tests_say_how_to_install_it(monkeypatch) -> None:
     monkeypatch.setattr(shutil, "which", lambda name: None)
     with pytest.raises(pytest.skip.Exception, match="apt-get install chromium"):

@@ -15,6 +15,7 @@ cell as a learner's "Run All" does, and reads the notebook back with its outputs
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import shutil
 import socket
@@ -104,8 +105,10 @@ def free_port() -> int:
 class Lab:
     """A JupyterLab server on 127.0.0.1 serving `root`, for as long as the `with` block lasts."""
 
-    def __init__(self, root: Path, start_timeout: float = 120) -> None:
+    def __init__(self, root: Path, start_timeout: float = 120, disabled: tuple[str, ...] = ()):
+        """disabled: JupyterLab extensions to turn off (as if they were not installed)."""
         self.root = Path(root)
+        self.disabled = disabled
         self.start_timeout = start_timeout
         self.port = free_port()
         self.token = secrets.token_hex(16)
@@ -118,6 +121,13 @@ class Lab:
             path.mkdir(parents=True, exist_ok=True)
             name = plugin.split("/")[-1] + ".jupyterlab-settings"
             (path / name).write_text(json.dumps(values))
+        env = dict(os.environ)
+        if self.disabled:
+            labconfig = Path(self._settings.name, "config", "labconfig")
+            labconfig.mkdir(parents=True)
+            off = {"disabledExtensions": dict.fromkeys(self.disabled, True)}
+            (labconfig / "page_config.json").write_text(json.dumps(off))
+            env["JUPYTER_CONFIG_PATH"] = str(labconfig.parent)
         self._log = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
             [
@@ -130,7 +140,7 @@ class Lab:
                 f"--LabApp.workspaces_dir={self._settings.name}",
                 f"--ContentsManager.pre_save_hook={SAVE_HOOK}",
             ],
-            stdout=self._log, stderr=subprocess.STDOUT, cwd=self.root,
+            stdout=self._log, stderr=subprocess.STDOUT, cwd=self.root, env=env,
         )  # fmt: skip
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
