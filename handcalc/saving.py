@@ -3,8 +3,8 @@
 A widget lives in the kernel; once the kernel is gone, JupyterLab can only show "Error displaying
 widget: model not found" where it was. The course's widgets carry a text fallback ("run this
 cell to get your grid and your answers back"), and `drop_widget_views`, JupyterLab's pre-save
-hook (`make lab` sets it), saves that line in place of the view. The answers themselves are kept
-by `handcalc.answers`.
+hook (`python course.py lab` sets it), saves that line in place of the view. The answers
+themselves are kept by `handcalc.answers`.
 """
 
 from __future__ import annotations
