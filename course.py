@@ -34,6 +34,8 @@ LOCK = ROOT / "constraints.txt"
 MINE = ROOT / "my-lessons"
 ORIGINALS = MINE / ".as-handed-out"  # each lesson as it was when it was copied
 TORCH = "torch==2.13.0"
+# The pip that resolves constraints.txt (Python 3.11's own pip 23.2 backtracks and gives up).
+PIP = "pip==26.3"
 # PyTorch's CPU-only wheels: on Linux, PyPI's torch pulls gigabytes of CUDA packages.
 TORCH_INDEX = os.environ.get("TORCH_INDEX", "https://download.pytorch.org/whl/cpu")
 SAVE_HOOK = "--ContentsManager.pre_save_hook=handcalc.saving.drop_widget_views"
@@ -67,6 +69,7 @@ def setup(pinned: bool = True) -> None:
         venv.create(VENV, with_pip=True)
     pip = [python(), "-m", "pip", "install", "--disable-pip-version-check"]
     lock = ["-c", LOCK] if pinned else []
+    run(*pip, PIP, quiet=True)
     run(*pip, "--no-deps", "--extra-index-url", TORCH_INDEX, TORCH)
     run(*pip, *lock, "-e", f"{ROOT}[course,dev]")
     # nbgrader (a dev dependency, for the grading tests) adds JupyterLab menus learners do not
