@@ -136,21 +136,22 @@ def _text(cells: list[tuple[str, str]]) -> list[str]:
 
 
 def lock() -> None:
-    """Write constraints.txt: the exact version of every package in .venv/ (but the course)."""
-    frozen = subprocess.run(
-        [python(), "-m", "pip", "freeze", "--exclude-editable"],
+    """Write constraints.txt with uv: one resolution of pyproject.toml's packages for every
+    Python from 3.11 and every system, each pin marked with where it applies."""
+    pin = VENV / "torch-pin.txt"
+    pin.write_text(TORCH + "\n")
+    header = (
+        "# The exact versions the course is tested with (tests run on Python 3.11, Linux; a pin\n"
+        "# marked for another Python or system is uv's choice for it). course.py setup installs\n"
+        "# with these. Refresh: python course.py lock (then run the tests).\n"
+    )
+    compiled = subprocess.run(
+        [python(), "-m", "uv", "pip", "compile", ROOT / "pyproject.toml", "--all-extras",
+         "--universal", "--python-version", "3.11", "-c", pin, "--no-header", "--quiet"],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
-    # A local label (+cpu) is left off: torch==2.13.0 also matches 2.13.0+cpu, and macOS's wheel.
-    lines = sorted(
-        (line.split("+")[0] for line in frozen.splitlines() if "==" in line), key=str.lower
-    )
-    header = (
-        "# The exact versions the course is tested with (Python 3.11, Linux).\n"
-        "# course.py setup installs with these; refresh: python course.py lock\n"
-    )
-    LOCK.write_text(header + "\n".join(lines) + "\n")
-    print(f"wrote {LOCK.name}: {len(lines)} packages")
+    LOCK.write_text(header + compiled)
+    print(f"wrote {LOCK.name}: {compiled.count('==')} pins")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -49,11 +49,20 @@ class Finding:
 
 
 def tested_versions(lock: Path = LOCK) -> dict[str, str]:
-    """{package: version} from constraints.txt, or {} where the course folder has none."""
+    """{package: version} from constraints.txt, the pins for this Python and system; {} where
+    the course folder has none."""
     if not lock.exists():
         return {}
-    pins = [line.split("==") for line in lock.read_text().splitlines() if "==" in line]
-    return {name.lower(): version.strip() for name, version in pins}
+    from packaging.requirements import Requirement
+
+    pins = {}
+    for line in lock.read_text().splitlines():
+        text = line.split("#")[0].strip()
+        if text:
+            requirement = Requirement(text)
+            if requirement.marker is None or requirement.marker.evaluate():
+                pins[requirement.name.lower()] = str(requirement.specifier).removeprefix("==")
+    return pins
 
 
 def findings(

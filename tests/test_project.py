@@ -26,10 +26,20 @@ def test_import_needs_neither_torch_nor_matplotlib() -> None:
 
 
 def locked() -> dict[str, str]:
-    """{package name, normalised: version} from constraints.txt."""
-    lines = (ROOT / "constraints.txt").read_text().splitlines()
-    pins = [line.split("==") for line in lines if line and not line.startswith("#")]
-    return {canonicalize_name(name): version for name, version in pins}
+    """{package name, normalised: version} from constraints.txt, the pins for this Python and
+    system (a pin may be marked for others)."""
+    pins = {}
+    for line in (ROOT / "constraints.txt").read_text().splitlines():
+        text = line.split("#")[0].strip()
+        if text:
+            requirement = Requirement(text)
+            if requirement.marker is None or requirement.marker.evaluate():
+                (pin,) = requirement.specifier
+                assert pin.operator == "==", f"not an exact pin: {line}"
+                name = canonicalize_name(requirement.name)
+                assert name not in pins, f"{name} is pinned twice for this Python"
+                pins[name] = pin.version
+    return pins
 
 
 def wanted() -> list[Requirement]:
