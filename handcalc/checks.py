@@ -27,9 +27,10 @@ from .traces import Trace, autoencoder_trace, sae_trace
 # An entry is right when it is the exact value or that value to four decimals (2.3333 for 7/3).
 TOLERANCE = 0.5e-4 + 1e-9
 # Right and wrong: a symbol, its colour and a cell tint (Okabe–Ito blue and vermillion, which
-# colour-blind readers can tell apart); never the colour alone.
-RIGHT = ("✔", "#0072B2", "#dcebf7")
-WRONG = ("✘", "#D55E00", "#fbe3d6")
+# colour-blind readers can tell apart, darkened to 4.5:1 or more on white and on the tint, as
+# WCAG AA asks of text); never the colour alone.
+RIGHT = ("✔", "#005a8c", "#dcebf7")
+WRONG = ("✘", "#a33a00", "#fbe3d6")
 SHOWN = 6  # wrong entries listed by name in a message
 # The verdicts a check cell has shown so far (printed or displayed), while hc.exercise() runs:
 # what the learner sees is what a grader counts.

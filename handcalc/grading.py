@@ -28,6 +28,7 @@ from pathlib import Path
 import nbformat
 
 from .assignment import Exercise, exercises, graded_notebook
+from .checks import RIGHT, WRONG
 from .exercise import NOT_DONE, VERDICT
 from .runner import DEFAULT, Limits, Run, run
 
@@ -279,7 +280,7 @@ def write_gradebook(graded: list[Graded], known: dict, path: Path) -> None:
             writer.writerow([*row, str(g.submission.path)])
 
 
-MARK = {True: ("✔", "right", "#005a8c"), False: ("✘", "wrong", "#a33a00")}
+MARK = {True: (RIGHT[0], "right", RIGHT[1]), False: (WRONG[0], "wrong", WRONG[1])}
 PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:50rem;margin:2rem auto;line-height:1.5}}

@@ -1,5 +1,6 @@
 """Accessibility of the lessons: every figure is followed by a one-line text description
-("*Figure: ...*") and has a title; headings go down one level at a time."""
+("*Figure: ...*") and has a title; headings go down one level at a time; right and wrong are
+told in colours that reach WCAG AA's 4.5:1 on what they are drawn on."""
 
 from __future__ import annotations
 
@@ -45,3 +46,29 @@ def test_headings_go_down_one_level_at_a_time(path: Path) -> None:
                 assert new <= level + 1, f"{path.name}: {line!r} skips a heading level"
                 level = new
     assert level, f"{path.name} has no headings"
+
+
+def contrast(foreground: str, background: str) -> float:
+    """WCAG 2.1's contrast ratio of two #rrggbb colours."""
+
+    def luminance(colour: str) -> float:
+        channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    light, dark = sorted((luminance(foreground), luminance(background)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def test_contrast_is_computed_as_wcag_defines_it() -> None:
+    assert contrast("#000000", "#ffffff") == pytest.approx(21.0)
+    assert contrast("#0072B2", "#ffffff") == pytest.approx(5.19, abs=0.01)
+    assert contrast("#D55E00", "#ffffff") == pytest.approx(3.87, abs=0.01)  # the old wrong: fails
+
+
+@pytest.mark.parametrize("verdict", ["RIGHT", "WRONG"])
+def test_right_and_wrong_reach_4_5_to_1_on_white_and_on_their_tint(verdict: str) -> None:
+    from handcalc import checks
+
+    _, colour, tint = getattr(checks, verdict)
+    assert contrast(colour, "#ffffff") >= 4.5 and contrast(colour, tint) >= 4.5
