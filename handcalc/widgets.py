@@ -49,12 +49,19 @@ class MatrixEntry:
         shape = display.cells(info.output)  # the grid as the sheet draws it
         self.rows, self.columns = len(shape), len(shape[0])
         axes = self.trace.axes(step)
+        self.labels = (_labels(axes, 0, self.rows), _labels(axes, 1, self.columns))
+        # Each box is named for a screen reader (its label is there but 0 px wide, so unseen).
         self.cells = [
             [
-                widgets.Text(placeholder="?", layout=widgets.Layout(width="4.5em"))
-                for _ in range(self.columns)
+                widgets.Text(
+                    placeholder="?",
+                    description=self.box_name(r, c),
+                    style={"description_width": "0px"},
+                    layout=widgets.Layout(width="4.5em"),
+                )
+                for c in range(self.columns)
             ]
-            for _ in range(self.rows)
+            for r in range(self.rows)
         ]
         self.marks = [
             [widgets.HTML("&nbsp;") for _ in range(self.columns)] for _ in range(self.rows)
@@ -75,7 +82,6 @@ class MatrixEntry:
         self.wrong_entries.observe(lambda _: self.show_worked(), names="value")
         self.wrong_entries.layout.display = "none"
         self.worked = widgets.HTML()
-        self.labels = (_labels(axes, 0, self.rows), _labels(axes, 1, self.columns))
         header = [widgets.HTML("")] + [_label(text) for text in self.labels[1]]
         body = [
             item
@@ -211,17 +217,37 @@ class MatrixEntry:
             "kept."
         )
 
+    def box_name(self, r: int, c: int, verdict: str = "") -> str:
+        """What a screen reader says for box (r, c), counted from 0: "dW4, row 2 of 4 (output
+        2), column 3 of 3 (input 3)", and ": right" or ": wrong" after Check."""
+        rows, columns = self.labels
+        if self.rows == self.columns == 1:  # a single number
+            return label(self.step) + (f": {verdict}" if verdict else "")
+        where = [f"row {r + 1} of {self.rows}" + (f" ({rows[r]})" if rows[r] else "")]
+        if self.columns > 1 or columns[c]:
+            where.append(
+                f"column {c + 1} of {self.columns}" + (f" ({columns[c]})" if columns[c] else "")
+            )
+        return f"{label(self.step)}, {', '.join(where)}" + (f": {verdict}" if verdict else "")
+
     def _mark(self, right: np.ndarray | None) -> None:
         """Mark each cell right or wrong (None: clear the marks), and list the wrong ones."""
         for r in range(self.rows):
             for c in range(self.columns):
                 if right is None:
                     self.cells[r][c].style.background = ""
+                    self.cells[r][c].description = self.box_name(r, c)
                     self.marks[r][c].value = "&nbsp;"
                     continue
                 symbol, colour, background = RIGHT if right[r, c] else WRONG
+                word = "right" if right[r, c] else "wrong"
                 self.cells[r][c].style.background = background
-                self.marks[r][c].value = f"<span style='color:{colour}'>{symbol}</span>"
+                self.cells[r][c].description = self.box_name(r, c, word)
+                self.marks[r][
+                    c
+                ].value = (
+                    f"<span style='color:{colour}' role='img' aria-label='{word}'>{symbol}</span>"
+                )
         wrong = [] if right is None else [tuple(int(i) for i in w) for w in np.argwhere(~right)]
         axes = self.trace.axes(self.step)
         if not axes:

@@ -203,6 +203,9 @@ def test_typed_answers_survive_saving_closing_and_reopening(lab: Lab, browser, p
         notebook.run_code(keep)
         notebook.run_all()
         typed = [str(n) for n in range(notebook.grid_size())]
+        named = re.compile(r"^dX', row \d of 4 \(feature \d\), column \d of 4 \(sample \d\)$")
+        boxes = notebook.panel.get_by_role("textbox", name=named)  # as a screen reader finds them
+        assert boxes.count() == len(typed), "the grid's boxes have no accessible names"
         notebook.fill_grid(typed)
         notebook.save()
         notebook.close()

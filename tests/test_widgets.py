@@ -280,3 +280,21 @@ def test_the_step_viewer_shows_transposed_operands_transposed() -> None:
     viewer = TraceViewer(trace, names=["dW4"])
     assert "H3ᵀ (4 x 3)" in viewer.page.value and "H3 (3 x 4)" not in viewer.page.value
     assert "Step-by-step viewer" in viewer._repr_mimebundle_()["text/plain"]
+
+
+def test_every_grid_box_is_named_for_a_screen_reader_with_its_verdict_after_check() -> None:
+    problem = hc.autoencoder_problem(3)
+    entry = MatrixEntry("dW4", problem)
+    names = [box.description for row in entry.cells for box in row]
+    assert names[0] == "dW4, row 1 of 4 (output 1), column 1 of 3 (input 1)"
+    assert names[-1] == "dW4, row 4 of 4 (output 4), column 3 of 3 (input 3)"
+    assert len(set(names)) == entry.rows * entry.columns
+    right = hc.autoencoder_trace(problem)["dW4"]
+    for r in range(entry.rows):
+        for c in range(entry.columns):
+            entry.cells[r][c].value = str(right[r, c] + (1 if (r, c) == (0, 1) else 0))
+    entry.check()
+    assert entry.cells[0][1].description.endswith("column 2 of 3 (input 2): wrong")
+    assert entry.cells[0][0].description.endswith("column 1 of 3 (input 1): right")
+    assert "aria-label='wrong'" in entry.marks[0][1].value
+    assert MatrixEntry("loss", problem).cells[0][0].description == "loss"
