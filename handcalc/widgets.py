@@ -66,9 +66,10 @@ class MatrixEntry:
         self.marks = [
             [widgets.HTML("&nbsp;") for _ in range(self.columns)] for _ in range(self.rows)
         ]
-        self.button = widgets.Button(description="Check", button_style="primary", icon="check")
+        # No icons on buttons: a screen reader would read the icon font's character as well.
+        self.button = widgets.Button(description="Check", button_style="primary")
         self.button.on_click(lambda _: self.check())
-        self.hint_button = widgets.Button(description="Hint", icon="lightbulb-o")
+        self.hint_button = widgets.Button(description="Hint")
         self.hint_button.on_click(lambda _: self.next_hint())
         self.hint_level = 0
         self.hints = widgets.HTML()
@@ -183,19 +184,23 @@ class MatrixEntry:
         moved_on = self.moved_on()
         if moved_on:
             self._mark(None)
-            self.feedback.value = f"<span style='color:{WRONG[1]}'>{html.escape(moved_on)}</span>"
+            self._tell(f"<span style='color:{WRONG[1]}'>{html.escape(moved_on)}</span>")
             return None
         try:
             answer = self.answer()
         except ValueError as error:
             self._mark(None)
-            self.feedback.value = f"<span style='color:{WRONG[1]}'>{error}</span>"
+            self._tell(f"<span style='color:{WRONG[1]}'>{html.escape(str(error), False)}</span>")
             return None
         result = check(self.step, answer, self.trace)
         right = result.right.reshape(self.rows, self.columns) if result.right is not None else None
         self._mark(np.full((self.rows, self.columns), result.correct) if right is None else right)
-        self.feedback.value = result._repr_html_()
+        self._tell(result._repr_html_())
         return result
+
+    def _tell(self, markup: str) -> None:
+        """Show Check's verdict under the grid, as an alert: a screen reader reads it out."""
+        self.feedback.value = f"<div role='alert'>{markup}</div>"
 
     def moved_on(self) -> str:
         """What to say when the lesson's problem is no longer the one this grid checks (the
@@ -345,11 +350,11 @@ class TraceViewer:
         """names: the steps to show, in order (default: all of them)."""
         self.trace = trace
         self.steps = [trace.step(name) for name in (names or trace.names)]
-        self.back = widgets.Button(description="Back", icon="arrow-left")
-        self.next = widgets.Button(description="Next", icon="arrow-right")
+        self.back = widgets.Button(description="Back")
+        self.next = widgets.Button(description="Next")
         self.back.on_click(lambda _: self.go(self.position - 1))
         self.next.on_click(lambda _: self.go(self.position + 1))
-        self.counter = widgets.Label()
+        self.counter = widgets.HTML()
         self.page = widgets.HTML()
         self.widget = widgets.VBox([widgets.HBox([self.back, self.next, self.counter]), self.page])
         self.position = 0
@@ -359,9 +364,12 @@ class TraceViewer:
         self.position = max(0, min(position, len(self.steps) - 1))
         step = self.steps[self.position]
         self.page.value = display.step_html(step, self.trace)
-        self.counter.value = f"Step {self.position + 1} of {len(self.steps)}: {step.name}"
-        self.back.disabled = self.position == 0
-        self.next.disabled = self.position == len(self.steps) - 1
+        # Back and Next stay enabled at the ends (a button disabled under the keyboard's focus
+        # drops the focus to the top of the page); the counter, read out, says where one is.
+        end = " (the first step)" if self.position == 0 else ""
+        end = " (the last step)" if self.position == len(self.steps) - 1 else end
+        said = f"Step {self.position + 1} of {len(self.steps)}: {step.name}{end}"
+        self.counter.value = f"<span role='status'>{html.escape(said)}</span>"
 
     def _repr_mimebundle_(self, **kwargs):
         return _bundle(

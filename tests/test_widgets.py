@@ -130,22 +130,25 @@ def test_fractions_typed_by_hand_are_accepted() -> None:
 def test_trace_viewer_steps_back_and_forth() -> None:
     trace = hc.sae_trace(SAE)
     viewer = TraceViewer(trace)
-    assert viewer.back.disabled and "[1] Encoder: linear" in viewer.page.value
+    assert "(the first step)" in viewer.counter.value and "[1] Encoder: linear" in viewer.page.value
     viewer.next.click()
     viewer.next.click()
-    assert viewer.counter.value == f"Step 3 of {len(trace)}: X_hat"
+    assert viewer.counter.value == f"<span role='status'>Step 3 of {len(trace)}: X_hat</span>"
     assert "[3] Decoder" in viewer.page.value
     viewer.back.click()
     assert viewer.position == 1 and "ReLU" in viewer.page.value
     viewer.go(10_000)
-    assert viewer.next.disabled and viewer.position == len(trace) - 1
+    assert viewer.position == len(trace) - 1 and "(the last step)" in viewer.counter.value
+    viewer.next.click()  # at the end: stays, and Next keeps the keyboard's focus (not disabled)
+    assert viewer.position == len(trace) - 1 and not viewer.next.disabled
+    assert not viewer.back.disabled and not any(b.icon for b in (viewer.back, viewer.next))
 
 
 def test_trace_viewer_on_a_subset_of_steps() -> None:
     trace = hc.autoencoder_trace(hc.autoencoder_problem())
     viewer = TraceViewer(trace, names=["Z1", "H1", "X_hat"])
     viewer.go(2)
-    assert viewer.counter.value == "Step 3 of 3: X_hat" and viewer.next.disabled
+    assert "Step 3 of 3: X_hat (the last step)" in viewer.counter.value
 
 
 def test_superposition_slider_redraws_for_the_chosen_sparsity() -> None:
@@ -298,3 +301,16 @@ def test_every_grid_box_is_named_for_a_screen_reader_with_its_verdict_after_chec
     assert entry.cells[0][0].description.endswith("column 1 of 3 (input 1): right")
     assert "aria-label='wrong'" in entry.marks[0][1].value
     assert MatrixEntry("loss", problem).cells[0][0].description == "loss"
+
+
+def test_checks_verdict_is_an_alert_a_screen_reader_reads_out() -> None:
+    entry = MatrixEntry("Z1", hc.autoencoder_problem(3))
+    entry.fill(hc.autoencoder_trace(hc.autoencoder_problem(3))["Z1"])
+    entry.check()
+    assert (
+        entry.feedback.value.startswith("<div role='alert'>") and "Correct" in entry.feedback.value
+    )
+    entry.cells[0][0].value = "<b>x"
+    entry.check()
+    assert "&lt;b&gt;x" in entry.feedback.value and "<b>x" not in entry.feedback.value
+    assert not any(button.icon for button in (entry.button, entry.hint_button))
