@@ -4,6 +4,7 @@ told in colours that reach WCAG AA's 4.5:1 on what they are drawn on."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 
@@ -72,3 +73,21 @@ def test_right_and_wrong_reach_4_5_to_1_on_white_and_on_their_tint(verdict: str)
 
     _, colour, tint = getattr(checks, verdict)
     assert contrast(colour, "#ffffff") >= 4.5 and contrast(colour, tint) >= 4.5
+
+
+def test_each_lesson_links_the_next_in_a_paragraph_of_its_own() -> None:
+    """A link alone in its paragraph needs no colour to be told apart from text (axe's
+    link-in-text-block), and no lesson leaves the learner without the way on."""
+    for path, after in itertools.pairwise(SOLUTIONS):
+        paragraphs = [
+            paragraph.strip()
+            for cell in nbformat.read(path, as_version=4).cells
+            if cell.cell_type == "markdown"
+            for paragraph in cell.source.split("\n\n")
+        ]
+        nexts = [p for p in paragraphs if f"]({after.name})" in p]
+        assert nexts, f"{path.name} has no link to {after.name}"
+        for paragraph in nexts:
+            assert re.fullmatch(
+                rf"\[Next: {after.stem[:2]} · [^\]]+\]\({after.name}\)", paragraph
+            ), f"{path.name}: the link to {after.name} sits in text: {paragraph[:120]!r}"
