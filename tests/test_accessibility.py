@@ -91,3 +91,17 @@ def test_each_lesson_links_the_next_in_a_paragraph_of_its_own() -> None:
             assert re.fullmatch(
                 rf"\[Next: {after.stem[:2]} · [^\]]+\]\({after.name}\)", paragraph
             ), f"{path.name}: the link to {after.name} sits in text: {paragraph[:120]!r}"
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.name)
+def test_links_inside_text_are_underlined(path: Path) -> None:
+    """A link in a sentence or a reference is told apart by its underline, not its colour alone
+    (axe's link-in-text-block); a link alone in its paragraph (Next: ...) needs none."""
+    for cell in nbformat.read(path, as_version=4).cells:
+        if cell.cell_type != "markdown":
+            continue
+        text = re.sub(r"`[^`]*`", "", cell.source)
+        for words in re.findall(r"(?<!!)\[([^\]\n]+)\]\(", text):
+            assert words.startswith(("<u>", "Next: ")), f"{path.name}: link {words!r}"
+        bare = re.sub(r"\[[^\]\n]+\]\([^)\s]+\)", "", text)
+        assert not re.search(r"https?://", bare), f"{path.name}: a bare address in {bare[:200]!r}"
