@@ -10,7 +10,7 @@ Conventions, the same on every sheet, plot and function:
 Importing handcalc needs numpy only.
 """
 
-from . import problems
+from . import figures, problems
 from .backward import l1_decoder_grad, linear_backward, relu_backward, sgd_step
 from .checks import Feedback, check
 from .display import show
@@ -19,6 +19,8 @@ from .explain import explain, hint
 from .problems import AutoencoderProblem, SAEProblem, autoencoder_problem, sae_problem
 from .steps import bias_trick, decoder_norms, l1_grad, l1_loss, linear, mse, mse_grad, relu
 from .traces import Step, Trace, autoencoder_trace, sae_trace
+
+figures.describe_figures()  # in a notebook: every figure shown with its text alternative
 
 __all__ = [
     "AutoencoderProblem",

@@ -18,6 +18,7 @@ from . import answers, display
 from .checks import RIGHT, WRONG, Feedback, as_trace, check, place
 from .display import label
 from .explain import HINT_LEVELS, explain, hint
+from .figures import figure_html
 from .problems import AutoencoderProblem, SAEProblem
 from .traces import Trace
 
@@ -393,7 +394,7 @@ class Gallery:
         options = list(options)
         self.page = page
         self.texts: dict[Any, str] = {}
-        self.pictures: dict[Any, bytes] = {}
+        self.pictures: dict[Any, str] = {}
         self.slider = widgets.SelectionSlider(
             options=options,
             value=options[0] if value is None else value,
@@ -401,19 +402,19 @@ class Gallery:
             continuous_update=False,
         )
         self.text = widgets.HTML()
-        self.image = widgets.Image(format="png")
+        self.image = widgets.HTML()  # an <img> with alt text (widgets.Image has none)
         self.slider.observe(lambda _: self.show(), names="value")
         self.widget = widgets.VBox([self.slider, self.text, self.image])
         self.show()
 
-    def drawn(self, option: Any) -> tuple[str, bytes]:
-        """The page of `option` as (html, png bytes, empty without a figure), drawn once."""
+    def drawn(self, option: Any) -> tuple[str, str]:
+        """The page of `option` as (html, the figure as an <img>, "" without one), drawn once."""
         import matplotlib.pyplot as plt
 
         if option not in self.texts:
             text, figure = self.page(option)
             self.texts[option] = text
-            self.pictures[option] = b"" if figure is None else png(figure)
+            self.pictures[option] = "" if figure is None else figure_html(figure)
             if figure is not None:
                 plt.close(figure)
         return self.texts[option], self.pictures[option]
@@ -445,12 +446,3 @@ class SuperpositionExplorer(Gallery):
     @property
     def current(self):
         return self.models[self.slider.value]
-
-
-def png(figure) -> bytes:
-    """A matplotlib figure as PNG bytes, cropped as the notebook crops figures."""
-    from io import BytesIO
-
-    buffer = BytesIO()
-    figure.savefig(buffer, format="png", bbox_inches="tight")
-    return buffer.getvalue()

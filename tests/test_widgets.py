@@ -161,12 +161,15 @@ def test_superposition_slider_redraws_for_the_chosen_sparsity() -> None:
     models = [train_toy_model(sparsity=s, steps=1500) for s in (0.0, 0.95)]
     explorer = SuperpositionExplorer(models)
     assert "S = 0: 2 of 5 features" in explorer.text.value  # dense: only 2 kept
-    dense_picture = bytes(explorer.image.value)
-    assert dense_picture.startswith(b"\x89PNG")
+    dense_picture = explorer.image.value
+    assert (
+        dense_picture.startswith('<img src="data:image/png;base64,')
+        and 'alt="Figure: ' in dense_picture
+    )
     explorer.slider.value = 0.95
     assert explorer.current.sparsity == 0.95
     assert "S = 0.95: 5 of 5 features" in explorer.text.value  # sparse: all 5, a pentagon
-    assert bytes(explorer.image.value) == explorer.pictures[0.95] != dense_picture
+    assert explorer.image.value == explorer.pictures[0.95] != dense_picture
 
 
 def test_gallery_draws_each_page_when_first_shown_and_keeps_it() -> None:
@@ -189,12 +192,12 @@ def test_gallery_draws_each_page_when_first_shown_and_keeps_it() -> None:
 
     gallery = Gallery(range(4), page, "page", value=1)
     assert drawn == [1] and plt.get_fignums() == []  # only the page shown, its figure closed
-    assert gallery.text.value == "<b>1</b>" and bytes(gallery.image.value).startswith(b"\x89PNG")
+    assert gallery.text.value == "<b>1</b>" and 'alt="Figure: page 1"' in gallery.image.value
     gallery.slider.value = 2
     assert gallery.text.value == "<b>2</b> has no figure"
     assert gallery.image.layout.display == "none"
     gallery.slider.value = 3
-    assert bytes(gallery.image.value) == gallery.pictures[3] != gallery.pictures[1]
+    assert gallery.image.value == gallery.pictures[3] != gallery.pictures[1]
     assert gallery.image.layout.display is None
     gallery.slider.value = 1
     assert drawn == [1, 2, 3] and plt.get_fignums() == []  # page 1 was kept, not drawn again
@@ -314,3 +317,22 @@ def test_checks_verdict_is_an_alert_a_screen_reader_reads_out() -> None:
     entry.check()
     assert "&lt;b&gt;x" in entry.feedback.value and "<b>x" not in entry.feedback.value
     assert not any(button.icon for button in (entry.button, entry.hint_button))
+
+
+def test_a_figure_shown_in_a_notebook_carries_its_titles_as_alt_text() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from handcalc.figures import alt_text, figure_html
+
+    figure, (left, right) = plt.subplots(1, 2)
+    left.set_title("Loss <by step>")
+    right.set_title("Firing frequency")
+    figure.suptitle("Training")
+    assert alt_text(figure) == "Figure: Training; Loss <by step>; Firing frequency"
+    shown = figure_html(figure)
+    assert shown.startswith('<img src="data:image/png;base64,')
+    assert shown.endswith('alt="Figure: Training; Loss &lt;by step&gt;; Firing frequency">')
+    plt.close(figure)
