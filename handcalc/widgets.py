@@ -379,7 +379,7 @@ class TraceViewer:
 
 
 class Gallery:
-    """A slider over pages (each an HTML text and, if there is one, a matplotlib figure). A page
+    """A menu over pages (each an HTML text and, if there is one, a matplotlib figure). A page
     is drawn the first time it is shown and kept, so going back to it answers at once.
 
     page(option) -> (html, figure or None); the figures are closed once turned into PNGs."""
@@ -395,16 +395,21 @@ class Gallery:
         self.page = page
         self.texts: dict[Any, str] = {}
         self.pictures: dict[Any, str] = {}
-        self.slider = widgets.SelectionSlider(
-            options=options,
+        # A labelled menu, not a slider: a screen reader names it and reads the value it shows
+        # (ipywidgets' slider has no name and reads its position); arrow keys step through it.
+        self.choice = widgets.Dropdown(
+            options=[(f"{option:g}" if isinstance(option, float) else str(option), option)
+                     for option in options],
             value=options[0] if value is None else value,
             description=description,
-            continuous_update=False,
-        )
+            style={"description_width": "initial"},
+            layout=widgets.Layout(width="max-content"),
+        )  # fmt: skip
         self.text = widgets.HTML()
         self.image = widgets.HTML()  # an <img> with alt text (widgets.Image has none)
-        self.slider.observe(lambda _: self.show(), names="value")
-        self.widget = widgets.VBox([self.slider, self.text, self.image])
+        self.choice.observe(lambda _: self.show(), names="value")
+        self.widget = widgets.VBox([self.choice, self.text, self.image])
+        self.widget.add_class("handcalc-gallery")
         self.show()
 
     def drawn(self, option: Any) -> tuple[str, str]:
@@ -420,13 +425,13 @@ class Gallery:
         return self.texts[option], self.pictures[option]
 
     def show(self) -> None:
-        text, picture = self.drawn(self.slider.value)
+        text, picture = self.drawn(self.choice.value)
         self.text.value = text
         self.image.value = picture
         self.image.layout.display = None if picture else "none"
 
     def _repr_mimebundle_(self, **kwargs):
-        return _bundle(self.widget, "A slider over pictures. Run this cell to see it.", **kwargs)
+        return _bundle(self.widget, "A menu over pictures. Run this cell to see it.", **kwargs)
 
 
 class SuperpositionExplorer(Gallery):
@@ -445,4 +450,4 @@ class SuperpositionExplorer(Gallery):
 
     @property
     def current(self):
-        return self.models[self.slider.value]
+        return self.models[self.choice.value]

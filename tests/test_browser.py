@@ -4,7 +4,7 @@ For every notebook in solutions/ and lessons 00-04: open it, Run All, and read b
 outputs. Solutions: nothing fails and every check says Correct. Lessons: exactly the check cells
 fail, with the unfilled stub's NotImplementedError. Every figure drawn has a title and
 labelled axes (handcalc.plots.missing_labels). Then use a widget as a learner would (click
-Next, type into an answer grid, move a slider) and see the output change, without an error.
+Next, type into an answer grid, step a gallery's menu) and see the output change, without an error.
 A screenshot of each notebook is left in artifacts/browser/.
 
 Needs Chromium (Debian's `chromium` package); without it these tests are skipped, with the
@@ -159,12 +159,14 @@ def use_widgets(notebook: Notebook) -> list[str]:
         hinted = notebook.click_hint()
         assert "Hint 2 of 4" in hinted.after and "Hint 2 of 4" not in hinted.before, hinted
         used.append("answer grid")
-    if outputs.filter(has=page.locator(".widget-slider")).count():
-        change = notebook.move_slider()
-        before, after = change.before.split("\n")[1], change.after.split("\n")[1]  # the readout
-        assert before != after, f"the slider did not move: {change}"
-        assert change.after.split("\n")[2:] != change.before.split("\n")[2:], change
-        used.append("slider")
+    if outputs.filter(has=page.locator(".handcalc-gallery")).count():
+        before = notebook.chosen()
+        change = notebook.choose()
+        assert notebook.chosen() != before, f"the menu did not move: {change}"
+        assert change.after != change.before, change
+        menu = page.get_by_role("combobox", name=re.compile(r"^(sparsity S|latent)"))
+        assert menu.count() >= 1, "the gallery's menu has no accessible name"
+        used.append("menu")
     return used
 
 

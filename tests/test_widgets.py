@@ -166,7 +166,7 @@ def test_superposition_slider_redraws_for_the_chosen_sparsity() -> None:
         dense_picture.startswith('<img src="data:image/png;base64,')
         and 'alt="Figure: ' in dense_picture
     )
-    explorer.slider.value = 0.95
+    explorer.choice.value = 0.95
     assert explorer.current.sparsity == 0.95
     assert "S = 0.95: 5 of 5 features" in explorer.text.value  # sparse: all 5, a pentagon
     assert explorer.image.value == explorer.pictures[0.95] != dense_picture
@@ -193,13 +193,13 @@ def test_gallery_draws_each_page_when_first_shown_and_keeps_it() -> None:
     gallery = Gallery(range(4), page, "page", value=1)
     assert drawn == [1] and plt.get_fignums() == []  # only the page shown, its figure closed
     assert gallery.text.value == "<b>1</b>" and 'alt="Figure: page 1"' in gallery.image.value
-    gallery.slider.value = 2
+    gallery.choice.value = 2
     assert gallery.text.value == "<b>2</b> has no figure"
     assert gallery.image.layout.display == "none"
-    gallery.slider.value = 3
+    gallery.choice.value = 3
     assert gallery.image.value == gallery.pictures[3] != gallery.pictures[1]
     assert gallery.image.layout.display is None
-    gallery.slider.value = 1
+    gallery.choice.value = 1
     assert drawn == [1, 2, 3] and plt.get_fignums() == []  # page 1 was kept, not drawn again
 
 

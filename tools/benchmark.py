@@ -116,22 +116,22 @@ def browser_rows(table: Table, repeats: int) -> None:
             "answer grid, Check (01)",
             [grid.fill_grid(answers[i % 2]) for i in range(repeats)],
         )
-        keys = ["ArrowRight", "ArrowLeft"]
+        keys = ["ArrowDown", "ArrowUp"]
         every += latency(
             table,
-            "sparsity slider, swaps figures (05)",
-            [pages["05"].move_slider(keys[i % 2]) for i in range(repeats)],
+            "sparsity menu, swaps figures (05)",
+            [pages["05"].choose(keys[i % 2]) for i in range(repeats)],
         )
         dashboard = pages["08"]
-        start = int(dashboard.run_code("print(plural)"))  # the slider starts on this latent
+        start = int(dashboard.run_code("print(plural)"))  # the menu starts on this latent
         firing = "import json; print(json.dumps(F.any(axis=1).nonzero()[0].tolist()))"
         alive = set(json.loads(dashboard.run_code(firing)))
         pair = min((i for i in alive if i + 1 in alive), key=lambda i: abs(i - start))
         for _ in range(abs(pair - start)):  # walk to two neighbouring latents that both fire
-            dashboard.move_slider("ArrowRight" if pair > start else "ArrowLeft")
-        changes = [dashboard.move_slider(keys[i % 2]) for i in range(repeats)]
+            dashboard.choose("ArrowDown" if pair > start else "ArrowUp")
+        changes = [dashboard.choose(keys[i % 2]) for i in range(repeats)]
         assert not any("never fires" in change.after for change in changes)
-        every += latency(table, "feature dashboard slider, swaps pages (08)", changes)
+        every += latency(table, "feature dashboard menu, swaps pages (08)", changes)
         table.add(
             "widget latency: all of the above",
             f"median {1000 * statistics.median(every):.0f} ms, "

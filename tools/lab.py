@@ -359,13 +359,24 @@ class Notebook:
     def grid_size(self) -> int:
         return self._grid().locator(".widget-gridbox input").count()
 
-    def move_slider(self, key: str = "ArrowRight") -> Change:
-        """Move the first slider one step with the keyboard; waits for what it shows to be
-        redrawn and returns the widget's text (the slider's readout and any caption)."""
-        output = self.widget_outputs().filter(has=self.page.locator(".widget-slider")).first
-        handle = output.locator(".widget-slider .noUi-handle").first
-        handle.focus()
-        return self._act(handle, output, "keydown", lambda: self.page.keyboard.press(key))
+    def choose(self, key: str = "ArrowDown") -> Change:
+        """Step the first gallery's menu with the keyboard (ArrowDown: the next page); waits for
+        what it shows to be redrawn and returns the gallery's text (menu and caption)."""
+        output = self.widget_outputs().filter(has=self.page.locator(".handcalc-gallery")).first
+        menu = output.locator(".handcalc-gallery select").first
+        menu.focus()
+
+        def step() -> None:  # as with a keyboard: open the menu, move in it, choose
+            for press in ("Alt+ArrowDown", key, "Enter"):
+                self.page.keyboard.press(press)
+
+        return self._act(menu, output, "keydown", step)
+
+    def chosen(self) -> str:
+        """What the first gallery's menu shows."""
+        output = self.widget_outputs().filter(has=self.page.locator(".handcalc-gallery")).first
+        menu = output.locator(".handcalc-gallery select").first
+        return menu.evaluate("el => el.options[el.selectedIndex].text")
 
 
 @dataclass
