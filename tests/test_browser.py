@@ -4,7 +4,8 @@ For every notebook in solutions/ and lessons 00-04: open it, Run All, and read b
 outputs. Solutions: nothing fails and every check says Correct. Lessons: exactly the check cells
 fail, with the unfilled stub's NotImplementedError. Every figure drawn has a title and
 labelled axes (handcalc.plots.missing_labels). Then use a widget as a learner would (click
-Next, type into an answer grid, step a gallery's menu) and see the output change, without an error.
+Next, type into an answer grid, step a gallery's menu) and see the output change, without an error;
+then axe-core checks the notebook's outputs and text against WCAG 2.1 A and AA: no violation.
 A screenshot of each notebook is left in artifacts/browser/.
 
 Needs Chromium (Debian's `chromium` package); without it these tests are skipped, with the
@@ -182,6 +183,7 @@ def test_notebook_in_jupyterlab(path: str, lab: Lab, browser, pages: list) -> No
         shown = notebook.errors_shown()
         used = use_widgets(notebook)
         after = notebook.errors_shown()
+        inaccessible = notebook.accessibility_violations()  # after the widgets were used
         notebook.screenshot(SCREENSHOTS / path.replace("/", "_").replace(".ipynb", ".png"))
         notebook.close()
     assert not found, "\n".join(found)
@@ -190,6 +192,9 @@ def test_notebook_in_jupyterlab(path: str, lab: Lab, browser, pages: list) -> No
     assert after == shown, f"using the widgets ({', '.join(used)}) showed an error: {new}"
     has_widgets = any(WIDGET in o.get("data", {}) for c in cells for o in c.get("outputs", []))
     assert bool(used) == has_widgets, f"widgets shown: {has_widgets}, used: {used}"
+    assert not inaccessible, "axe-core (WCAG 2.1 A/AA) in the course's content:\n" + "\n".join(
+        inaccessible
+    )
 
 
 def test_typed_answers_survive_saving_closing_and_reopening(lab: Lab, browser, pages: list):

@@ -53,6 +53,12 @@ SETTINGS = {
     "@jupyterlab/extensionmanager-extension/plugin": {"enabled": False},
 }
 PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden)"
+# axe-core: WCAG 2.1 A and AA rules, on the course's content in the open notebook.
+AXE_CONTEXT = {"include": [[f"{PANEL} .jp-OutputArea-output"], [f"{PANEL} .jp-MarkdownOutput"]]}
+AXE_OPTIONS = {
+    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
+    "resultTypes": ["violations"],
+}
 # Run All, then wait for an empty request sent after it: the kernel answers requests in order,
 # so this returns once every cell has run. (Run All's own promise settles at the first error,
 # and JupyterLab then clears the [*] marks of the cells still queued.)
@@ -358,6 +364,30 @@ class Notebook:
 
     def grid_size(self) -> int:
         return self._grid().locator(".widget-gridbox input").count()
+
+    def accessibility_violations(self) -> list[str]:
+        """axe-core's WCAG 2.1 A and AA violations in the course's own content (outputs and
+        text cells, not JupyterLab's chrome), one line per element. JupyterLab's body is 0 px
+        tall and clips, which hides everything from axe: the window is sized to the notebook
+        and the body given its height for the audit, then put back."""
+        from axe_playwright_python.sync_playwright import Axe
+
+        size = self.page.viewport_size
+        height = self.panel.locator(".jp-Notebook").evaluate("el => el.scrollHeight")
+        self.page.set_viewport_size({"width": size["width"], "height": min(height + 400, 30000)})
+        self.page.evaluate("() => { document.body.style.height = window.innerHeight + 'px'; }")
+        try:
+            found = Axe().run(self.page, context=AXE_CONTEXT, options=AXE_OPTIONS).response
+        finally:
+            self.page.evaluate("() => { document.body.style.height = ''; }")
+            self.page.set_viewport_size(size)
+        if not found["passes"]:  # an audit that saw nothing would pass whatever the page held
+            raise AssertionError("axe checked no element of the notebook's content")
+        return [
+            f"{v['id']}: {node['target']} ({node['failureSummary'].splitlines()[-1].strip()})"
+            for v in found["violations"]
+            for node in v["nodes"]
+        ]
 
     def choose(self, key: str = "ArrowDown") -> Change:
         """Step the first gallery's menu with the keyboard (ArrowDown: the next page); waits for
