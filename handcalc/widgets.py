@@ -292,8 +292,7 @@ class MatrixEntry:
             else "Show the answer"
             if self.hint_level == HINT_LEVELS - 1
             else f"Hint {self.hint_level + 1} of {HINT_LEVELS}"
-        )
-        self.hint_button.disabled = last
+        )  # never disabled: a button disabled under the keyboard's focus drops the focus
 
     def _repr_mimebundle_(self, **kwargs):
         seed = "" if self.trace.seed is None else f" (seed {self.trace.seed})"
@@ -426,7 +425,7 @@ class Gallery:
 
     def show(self) -> None:
         text, picture = self.drawn(self.choice.value)
-        self.text.value = text
+        self.text.value = f"<div role='status'>{text}</div>"  # read out when the page changes
         self.image.value = picture
         self.image.layout.display = None if picture else "none"
 

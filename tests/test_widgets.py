@@ -110,7 +110,9 @@ def test_hints_come_one_at_a_time_and_the_answer_last() -> None:
         assert entry.hints.value.count("<li") == level
         seen.append(html.escape(answer) in entry.hints.value)
     assert seen == [False] * (HINT_LEVELS - 1) + [True]
-    assert entry.hint_button.disabled
+    assert entry.hint_button.description == "No more hints" and not entry.hint_button.disabled
+    entry.hint_button.click()  # keeps the keyboard's focus and changes nothing
+    assert entry.hints.value.count("<li") == HINT_LEVELS
 
 
 def test_vectors_are_typed_as_a_column() -> None:
@@ -192,9 +194,10 @@ def test_gallery_draws_each_page_when_first_shown_and_keeps_it() -> None:
 
     gallery = Gallery(range(4), page, "page", value=1)
     assert drawn == [1] and plt.get_fignums() == []  # only the page shown, its figure closed
-    assert gallery.text.value == "<b>1</b>" and 'alt="Figure: page 1"' in gallery.image.value
+    assert gallery.text.value == "<div role='status'><b>1</b></div>"
+    assert 'alt="Figure: page 1"' in gallery.image.value
     gallery.choice.value = 2
-    assert gallery.text.value == "<b>2</b> has no figure"
+    assert gallery.text.value == "<div role='status'><b>2</b> has no figure</div>"
     assert gallery.image.layout.display == "none"
     gallery.choice.value = 3
     assert gallery.image.value == gallery.pictures[3] != gallery.pictures[1]
