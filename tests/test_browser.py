@@ -229,28 +229,26 @@ def test_typed_answers_survive_saving_closing_and_reopening(lab: Lab, browser, p
     assert restored == typed
 
 
-def test_lesson_00_says_how_to_fix_widgets_where_they_cannot_show(lab: Lab, browser) -> None:
-    """The same lesson in a JupyterLab without its widget extension, and in the course's."""
-    probe = ".jp-OutputArea-output"
-    with Lab(lab.root, disabled=("@jupyter-widgets/jupyterlab-manager",)) as bare:
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        try:
-            notebook = Notebook(page, bare, "lessons/00_start_here.ipynb")
-            notebook.run_all()
-            shown = notebook.panel.locator(probe).all_inner_texts()
-        finally:
-            page.close()
-    assert any("widgets do not show in this JupyterLab" in text for text in shown), shown
-    assert any("pip install jupyterlab_widgets" in text for text in shown)
-    assert not any("Widgets work" in text for text in shown)
+def lesson_00_outputs(browser, lab: Lab) -> list[str]:
+    """The texts of lesson 00's outputs after Run All, in a page of its own."""
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     try:
         notebook = Notebook(page, lab, "lessons/00_start_here.ipynb")
         notebook.run_all()
-        shown = notebook.panel.locator(probe).all_inner_texts()
+        return notebook.panel.locator(".jp-OutputArea-output").all_inner_texts()
     finally:
         page.close()
         lab.shutdown_kernels()
+
+
+def test_lesson_00_says_how_to_fix_widgets_where_they_cannot_show(lab: Lab, browser) -> None:
+    """The same lesson in a JupyterLab without its widget extension, and in the course's."""
+    with Lab(lab.root, disabled=("@jupyter-widgets/jupyterlab-manager",)) as bare:
+        shown = lesson_00_outputs(browser, bare)
+    assert any("widgets do not show in this JupyterLab" in text for text in shown), shown
+    assert any("pip install jupyterlab_widgets" in text for text in shown)
+    assert not any("Widgets work" in text for text in shown)
+    shown = lesson_00_outputs(browser, lab)
     assert any("✔ Widgets work" in text for text in shown), shown
     assert not any("widgets do not show" in text for text in shown)
     assert any(text.startswith("✔ torch 2.13.0") for t in shown for text in t.splitlines())
