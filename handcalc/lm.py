@@ -131,10 +131,13 @@ def train_lm(
 
 
 def load(path: Path = WEIGHTS) -> TinyLM:
-    """The trained model shipped with the course."""
+    """The trained model shipped with the course, in float64: its weights are float32, but every
+    computer then computes the same activations to far below what a lesson prints (in float32,
+    another CPU's kernels change the last bits, and a TopK SAE can turn that into another choice
+    of latents)."""
     model = TinyLM()
     model.load_state_dict(torch.load(path, weights_only=True))
-    return model.eval()
+    return model.double().eval()
 
 
 def verb_logit_difference(logits: torch.Tensor, data: Corpus) -> torch.Tensor:

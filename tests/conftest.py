@@ -19,6 +19,34 @@ settings.load_profile("course")
 os.environ["HANDCALC_ANSWERS"] = ""
 
 SKIPPED: list[str] = []
+SITES = ("resid_1", "resid_2")
+
+
+@pytest.fixture(scope="session")
+def lm():
+    """The shipped model, lesson 08's corpus (3000 sentences, seed 2) and the activations of
+    both residual streams, as lessons 08-11 collect them."""
+    import torch
+
+    from handcalc.features import collect
+    from handcalc.grammar import corpus
+    from handcalc.lm import load
+
+    torch.set_num_threads(1)
+    model, data = load(), corpus(3000, seed=2)
+    return model, data, {site: collect(model, data, site) for site in SITES}
+
+
+@pytest.fixture(scope="session")
+def seed_saes(lm):
+    """SAEs of the shipped recipe (64 latents, TopK k=4) trained from seeds 1-5 at both sites:
+    what a learner's own training gives instead of the shipped SAE. {(site, seed): SAE}"""
+    from handcalc.shipped import train
+
+    _, _, acts = lm
+    return {
+        (site, seed): train(64, 4, acts[site].X, seed) for site in SITES for seed in range(1, 6)
+    }
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:

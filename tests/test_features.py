@@ -21,8 +21,8 @@ from handcalc.features import (
 )
 from handcalc.grammar import ID, PLURAL_VERBS, PROPERTIES, SINGULAR_VERBS, VOCAB, corpus
 from handcalc.lm import load
-from handcalc.sae import variance_explained
-from handcalc.trainer import train_sae
+from handcalc.sae import cosine_matrix, variance_explained
+from handcalc.shipped import load_sae, train
 
 
 def test_auroc_by_hand() -> None:
@@ -58,18 +58,19 @@ def test_logit_effect_formula() -> None:
 
 @pytest.fixture(scope="module")
 def lesson_08():
-    """Lesson 08's model, corpus, activations and SAE, made as the lesson makes them."""
+    """Lesson 08's model, corpus, activations and the shipped SAE it reads."""
     model, data = load(), corpus(3000, seed=2)
     acts = collect(model, data)
-    sae, _ = train_sae(acts.X, 64, "topk", k=4, steps=2000, progress=False)
+    sae = load_sae("resid_2")
     F = sae.encode(acts.X)
     best = best_features(property_table(F, acts.labels))
     return model, data, acts, sae, F, best
 
 
+@pytest.mark.claims
 def test_an_sae_finds_the_number_features(lesson_08) -> None:
     """Lesson 08's claim: on the last residual stream, one latent per number has AUROC > 0.95,
-    and the plural one pushes the model towards plural verbs."""
+    and the plural one pushes the model towards plural verbs, on every verb pair."""
     model, _, acts, sae, _, best = lesson_08
     singular, singular_auroc = best["singular verb may follow"]
     plural, plural_auroc = best["plural verb may follow"]
@@ -78,65 +79,114 @@ def test_an_sae_finds_the_number_features(lesson_08) -> None:
     pairs = [(plural, PLURAL_VERBS, SINGULAR_VERBS), (singular, SINGULAR_VERBS, PLURAL_VERBS)]
     for latent, ours, theirs in pairs:
         effect = logit_effect(acts.scale * sae.W_dec[:, latent], W_U, gain)
-        assert effect[ours].mean() > effect[theirs].mean()
+        assert (effect[ours] > effect[theirs]).all()  # every verb pair, forms in the same order
+    promoted = {VOCAB[t] for t in np.argsort(-logit_effect(acts.scale * sae.W_dec[:, plural],
+                                                         W_U, gain))[:8]}  # fmt: skip
+    assert "that" in promoted and "are" in promoted
 
 
+@pytest.mark.claims
 def test_lesson_08_perfect_ranking_is_not_a_clean_detector(lesson_08) -> None:
-    """Lesson 08's claims: the plural latent ranks perfectly (AUROC 1.000) and fires on every
-    token with the property (recall 1.00), yet about a quarter of its firings are elsewhere
-    (precision 0.74), all in its lowest band (0% there, 100% above); most of those are 'that'
-    after a plural subject, inside a relative clause. The singular latent: precision 0.86."""
+    """Lesson 08's claims on the shipped SAE: each number latent ranks its property perfectly and
+    fires wherever it holds, but not only there, and its wrong firings are weak: the lowest band
+    almost never has the property, the bands above always; most of the plural latent's weak
+    wrong firings are 'that' after a plural subject, inside a relative clause."""
     _, data, acts, _, F, best = lesson_08
-    for name, latent_precision in (("plural", 0.74), ("singular", 0.86)):
+    for name in ("plural", "singular"):
         j = PROPERTIES.index(f"{name} verb may follow")
         latent, score = best[f"{name} verb may follow"]
         holds = acts.labels[:, j].astype(bool)
         precision, recall = precision_recall(F[latent], holds)
-        assert round(score, 3) == 1.0 and recall == 1.0 and round(precision, 2) == latent_precision
+        assert score > 0.999 and recall == 1.0 and 0.5 < precision < 0.95
+        shares, counts = specificity_by_band(F[latent], holds)
+        assert shares[0] < 0.1 and all(
+            s == 1 for s, c in zip(shares[1:], counts[1:], strict=True) if c
+        )
     plural = best["plural verb may follow"][0]
     holds = acts.labels[:, PROPERTIES.index("plural verb may follow")].astype(bool)
-    shares, counts = specificity_by_band(F[plural], holds)
-    assert shares[0] == 0 and (shares[1:] == 1).all() and counts.all()
     weak = (F[plural] > 0) & (F[plural] < F[plural].max() / 4) & ~holds
-    assert weak.sum() == counts[0]  # the weak wrong firings are the whole lowest band
     words = data.tokens[acts.where[:, 0], acts.where[:, 1]]
     counted = np.bincount(words[weak], minlength=len(VOCAB))
-    assert VOCAB[counted.argmax()] == "that" and counted.max() > 0.75 * weak.sum()
+    assert VOCAB[counted.argmax()] == "that" and counted.max() > 0.5 * weak.sum()
     assert acts.labels[weak, PROPERTIES.index("subject plural")].mean() > 0.85
     assert acts.labels[weak, PROPERTIES.index("inside relative clause")].mean() > 0.85
 
 
-def test_lesson_08_the_layer_uses_few_directions_and_about_30_latents(lesson_08) -> None:
-    """Lesson 08's claims: 95% of resid_2's variance in 6 directions, 99% in 9; SAEs of widths
-    16, 32, 64, 128 keep 13, 25, 30, 32 latents alive, explain 0.99 of the variance from 32 on;
-    'plural verb may follow' has no good latent at 16, two at 32, one with recall 1.00 (and two
-    smaller) at 64, three at 128 with none covering more than two thirds."""
+@pytest.mark.claims
+def test_lesson_08_another_seed_is_another_sae(lesson_08, seed_saes) -> None:
+    """Lesson 08's claims over training seeds 1-5: each SAE explains the variance as well as the
+    shipped one, fewer than a third of the shipped SAE's live latents have a twin (cosine > 0.9),
+    most seeds still have a latent ranking each number property almost perfectly, and the
+    precision of the best plural latent differs widely from seed to seed."""
+    _, _, acts, sae, F, _ = lesson_08
+    live = (F > 0).any(axis=1)
+    fve = variance_explained(acts.X, sae.decode(F))
+    ranked, precisions = 0, []
+    for seed in range(1, 6):
+        mine = seed_saes[("resid_2", seed)]
+        F_mine = mine.encode(acts.X)
+        assert abs(variance_explained(acts.X, mine.decode(F_mine)) - fve) < 0.005
+        twin = cosine_matrix(sae.W_dec[:, live], mine.W_dec[:, (F_mine > 0).any(axis=1)])
+        assert (twin.max(axis=1) > 0.9).sum() < live.sum() / 3
+        best = best_features(property_table(F_mine, acts.labels))
+        ranked += all(best[f"{n} verb may follow"][1] > 0.95 for n in ("plural", "singular"))
+        j = PROPERTIES.index("plural verb may follow")
+        precisions.append(precision_recall(F_mine[best[PROPERTIES[j]][0]],
+                                           acts.labels[:, j].astype(bool))[0])  # fmt: skip
+    assert ranked >= 3 and max(precisions) - min(precisions) > 0.2
+
+
+def _sweep(acts, saes) -> dict[int, tuple[int, float, list]]:
+    """Per width: live latents, variance explained, and the plural property's carriers."""
+    holds = acts.labels[:, PROPERTIES.index("plural verb may follow")].astype(bool)
+    found = {}
+    for width, sae in saes.items():
+        F = sae.encode(acts.X)
+        pr = [precision_recall(a, holds) for a in F if (a > 0).any()]
+        carriers = [(p, r) for p, r in pr if p > 0.5 and r > 0.05]
+        found[width] = (
+            int((F > 0).any(axis=1).sum()),
+            variance_explained(acts.X, sae.decode(F)),
+            carriers,
+        )
+    return found
+
+
+@pytest.mark.claims
+def test_lesson_08_the_layer_uses_few_directions_and_wider_saes_add_dead_latents(
+    lesson_08, seed_saes
+) -> None:
+    """Lesson 08's claims: the layer's variance lies in few directions; SAEs of widths 16-128
+    add far fewer live latents than latents from width 32 on (each doubling less than half), the
+    64-latent one more live latents than the spectrum's 99% count, the variance explained flat
+    from 32 on; the shipped 16-latent SAE has no carrier of "plural verb may follow". The same
+    for two other training seeds."""
     _, _, acts, _, _, _ = lesson_08
     spectrum = variance_spectrum(acts.X)
-    assert np.searchsorted(spectrum, 0.95) + 1 == 6 and np.searchsorted(spectrum, 0.99) + 1 == 9
-    holds = acts.labels[:, PROPERTIES.index("plural verb may follow")].astype(bool)
-    live, recalls = {}, {}
-    for width in (16, 32, 64, 128):
-        sae, _ = train_sae(acts.X, width, "topk", k=4, steps=1000, backend="numpy", progress=False)
-        F = sae.encode(acts.X)
-        live[width] = int((F > 0).any(axis=1).sum())
-        pr = [precision_recall(a, holds) for a in F if (a > 0).any()]
-        recalls[width] = sorted(r for p, r in pr if p > 0.5 and r > 0.05)
-        if width >= 32:
-            assert round(variance_explained(acts.X, sae.decode(F)), 2) == 0.99
-    assert live == {16: 13, 32: 25, 64: 30, 128: 32}
-    assert recalls[16] == [] and len(recalls[32]) == 2 and len(recalls[128]) == 3
-    assert recalls[64][-1] == 1.0 and len(recalls[64]) == 3 and max(recalls[128]) < 2 / 3
+    n95, n99 = (int(np.searchsorted(spectrum, share)) + 1 for share in (0.95, 0.99))
+    assert n95 <= 8 and n99 <= 12
+    widths = (16, 32, 64, 128)
+    sweeps = [_sweep(acts, {w: load_sae("resid_2", w, 4) for w in widths})]
+    assert sweeps[0][16][2] == []
+    for seed in (1, 2):
+        trained = {w: train(w, 4, acts.X, seed) for w in widths if w != 64}
+        sweeps.append(_sweep(acts, trained | {64: seed_saes[("resid_2", seed)]}))
+    for found in sweeps:
+        live = [found[w][0] for w in widths]
+        assert live[2] - live[1] < 16 and live[3] - live[2] < 32 and live[2] > n99
+        assert all(found[w][1] > 0.985 for w in widths[1:])
+        assert abs(found[128][1] - found[32][1]) < 0.005
 
 
+@pytest.mark.claims
 def test_lesson_08_layer_norm_spread_and_the_readers_exercise(lesson_08) -> None:
-    """Lesson 08: σ where the plural latent fires averages about 7.6; the solution's latent for
-    "word is" is supported by the labels (F1 above 0.75)."""
+    """Lesson 08: σ where the plural latent fires averages several units (the logit bars are that
+    many times too large); the solution's latent for "word the" is supported (F1 above 0.75)."""
     _, data, acts, _, F, best = lesson_08
     plural = best["plural verb may follow"][0]
     sigma = acts.to_model(acts.X).std(axis=0)
-    assert round(sigma[F[plural] > 0].mean(), 1) == 7.6
-    is_word = hypothesis_holds("word is", data, acts)
+    assert 5 < sigma[F[plural] > 0].mean() < 10
+    is_word = hypothesis_holds("word the", data, acts)
     precision, recall = max((precision_recall(a, is_word) for a in F), key=np.prod)
     assert 2 * precision * recall / (precision + recall) > 0.75
 
@@ -173,10 +223,11 @@ def test_hypotheses_are_properties_or_words() -> None:
             hypothesis_holds(wrong, data, acts)
 
 
+@pytest.mark.claims
 def test_lesson_11_loss_recovered_depends_on_the_baseline(lesson_08) -> None:
-    """Lesson 11's claims, on 1000 new sentences: model loss 1.40, resid_2 zeroed 3.75, replaced
-    by its mean 5.68; the 64- and 16-latent SAEs lower the loss by about 0.001 (recovered 1.000);
-    the 4-latent SAE recovers 0.47 against zero ablation and 0.71 against mean ablation."""
+    """Lesson 11's claims, on 1000 new sentences: replacing resid_2 by its mean hurts more than
+    zeroing it; the shipped 64- and 16-latent SAEs lower the loss a little; the 4-latent SAE
+    recovers much more against mean ablation than against zero ablation."""
     import torch
 
     from handcalc.lm import loss_fn
@@ -184,27 +235,27 @@ def test_lesson_11_loss_recovered_depends_on_the_baseline(lesson_08) -> None:
 
     model, _, acts, _, _, _ = lesson_08
     test = torch.from_numpy(corpus(1000, seed=3).tokens)
-    mean = torch.from_numpy(acts.mean).float()
+    mean = torch.from_numpy(acts.mean)
     with torch.no_grad():
         L_model = loss_fn(model, test).item()
         L_zero = loss_fn(model, test, {"resid_2": torch.zeros_like}).item()
         L_mean = loss_fn(model, test, {"resid_2": lambda x: mean.expand_as(x)}).item()
-    assert (round(L_model, 2), round(L_zero, 2), round(L_mean, 2)) == (1.4, 3.75, 5.68)
+    assert L_model < L_zero < L_mean
     found = {}
     for n, k in [(64, 4), (16, 2), (4, 1)]:
-        sae, _ = train_sae(acts.X, n, "topk", k=k, steps=1000, backend="numpy", progress=False)
+        sae = load_sae("resid_2", n, k)
         with torch.no_grad():
             L_sae = loss_fn(model, test, {"resid_2": sae_edit(sae, acts, keep_error=False)}).item()
         found[n] = (L_sae - L_model, *((L - L_sae) / (L - L_model) for L in (L_zero, L_mean)))
     for n in (64, 16):
-        assert -0.002 < found[n][0] < 0 and round(found[n][1], 3) == 1.0
-    assert (round(found[4][1], 2), round(found[4][2], 2)) == (0.47, 0.71)
+        assert -0.005 < found[n][0] < 0
+    assert found[4][2] > found[4][1] + 0.1
 
 
+@pytest.mark.claims
 def test_lesson_11_auxk_on_lesson_08s_dead_latents(lesson_08) -> None:
-    """Lesson 11: on 2000 tokens, lesson 08's SAE has 35 dead latents, 15 of them with a positive
-    pre-activation somewhere; the AuxK loss (k_aux 8) is 0.00923 against a main error of
-    0.00921."""
+    """Lesson 11: the shipped SAE has many dead latents, only some of them with a positive
+    pre-activation somewhere; the AuxK loss (k_aux 8) is no better than the main error."""
     from handcalc.sae import auxk_loss, dead_latents
 
     _, _, acts, sae, F, _ = lesson_08
@@ -212,7 +263,7 @@ def test_lesson_11_auxk_on_lesson_08s_dead_latents(lesson_08) -> None:
     batch = acts.X[:, :2000]
     X_hat = sae.decode(sae.encode(batch))
     pre = sae.W_enc[dead] @ batch + sae.b_enc[dead][:, None]
-    assert dead.size == 35 and (pre > 0).any(axis=1).sum() == 15
+    assert 20 < dead.size < 48 and 0 < (pre > 0).any(axis=1).sum() < dead.size
     main = ((batch - X_hat) ** 2).sum(axis=0).mean()
     aux = auxk_loss(sae.W_enc, sae.b_enc, sae.W_dec, batch, X_hat, dead, 8)
-    assert (round(main, 5), round(aux, 5)) == (0.00921, 0.00923)
+    assert aux > 0.99 * main

@@ -11,8 +11,8 @@ from handcalc.checks import check_steer
 from handcalc.features import best_features, collect, property_table
 from handcalc.grammar import corpus
 from handcalc.lm import agreement, load, verb_logit_difference
+from handcalc.shipped import load_sae
 from handcalc.steering import ablate, clamp, sae_edit, steer
-from handcalc.trainer import train_sae
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +20,7 @@ def setup():
     torch.set_num_threads(1)
     model, data = load(), corpus(3000, seed=2)
     acts = collect(model, data)
-    sae, _ = train_sae(acts.X, 64, "topk", k=4, steps=2000, progress=False)
+    sae = load_sae("resid_2")
     F = sae.encode(acts.X)
     best = best_features(property_table(F, acts.labels))
     return model, acts, sae, F, best
@@ -67,6 +67,7 @@ def test_check_steer_names_its_mistakes() -> None:
     assert check_steer(row, z, f, W_dec, b_dec, 2, 1.5).message.startswith("You changed a row")
 
 
+@pytest.mark.claims
 def test_clamping_the_plural_feature_flips_singular_sentences(setup) -> None:
     model, acts, sae, F, best = setup
     plural = best["plural verb may follow"][0]
@@ -82,6 +83,7 @@ def test_clamping_the_plural_feature_flips_singular_sentences(setup) -> None:
     assert flips[0.5] < 0.05 and flips[2.0] > 0.9
 
 
+@pytest.mark.claims
 def test_ablating_the_number_features_breaks_simple_sentences_only(setup) -> None:
     model, acts, sae, _, best = setup
     latents = best["singular verb may follow"][0], best["plural verb may follow"][0]
@@ -117,43 +119,79 @@ def test_lesson_09_a_clamp_is_a_steering_vector(setup) -> None:
     assert np.abs(clamped - added).max() < 1e-10
 
 
+@pytest.mark.claims
+def test_lesson_09_clamps_flip_every_verb_at_twice_the_usual_size(setup) -> None:
+    """Lesson 09: well below its usual size a clamp changes little; from twice its usual size on,
+    every verb flips, for both number features."""
+    model, acts, sae, F, best = setup
+    test = corpus(1000, seed=3)
+    for name, subjects in (("plural", ~test.plural), ("singular", test.plural)):
+        latent = best[f"{name} verb may follow"][0]
+        for times, low, high in ((0.5, 0, 0.2), (2, 1, 1), (3, 1, 1)):
+            edit = sae_edit(sae, acts, clamp(latent, times * F[latent].max()))
+            with torch.no_grad():
+                difference = verb_logit_difference(model(torch.from_numpy(test.tokens),
+                                                          {"resid_2": edit}), test)  # fmt: skip
+            rate = (difference[torch.from_numpy(subjects)] < 0).float().mean().item()
+            assert low <= rate <= high
+
+
+@pytest.mark.claims
 def test_lesson_09_steering_at_resid_1_and_with_a_mean_difference(setup) -> None:
-    """Lesson 09's claims: the resid_1 latent (AUROC 0.81) flips 42% / 74% / 100% of singular
-    sentences at 2x / 3x / 5x, a main verb staying about 0.70 likely; the resid_2 clamp flips all
-    at 2x with a main verb about 0.20 likely (0.81 unsteered). The mean-difference vector: at
-    resid_2, α = 1 flips all with the verb 0.77 likely; at resid_1, α = 1.5 flips all (0.67);
-    cosines with the SAE directions 0.18 (resid_1) and 0.34 (resid_2)."""
+    """Lesson 09's claims on the shipped SAEs: the resid_1 latent detects the property less well
+    than the resid_2 one, yet clamped at 5x it flips every verb; where the clamps flip every verb
+    a main verb is much less likely than unsteered, at both sites. The mean-difference vector
+    flips every verb at some α at each site with a main verb far more likely than under the clamp
+    that flips them all, and points another way than the SAE's direction."""
     from handcalc.grammar import PROPERTIES
     from handcalc.steering import mean_difference
 
     model, acts, sae, F, best = setup
     data, test = corpus(3000, seed=2), corpus(1000, seed=3)
     acts_1 = collect(model, data, "resid_1")
-    sae_1, _ = train_sae(acts_1.X, 64, "topk", k=4, steps=2000, progress=False)
+    sae_1 = load_sae("resid_1")
     F_1 = sae_1.encode(acts_1.X)
     plural_1, auroc_1 = best_features(property_table(F_1, acts_1.labels))["plural verb may follow"]
-    assert round(auroc_1, 2) == 0.81
-    assert round(_steered(model, test, "resid_2", lambda x: x)[1], 2) == 0.81
-    flips_1 = {}
-    for c in (2, 3, 5):
-        edit = sae_edit(sae_1, acts_1, clamp(plural_1, c * F_1[plural_1].max()))
-        flips_1[c] = _steered(model, test, "resid_1", edit)
-    assert [round(flips_1[c][0], 2) for c in (2, 3, 5)] == [0.42, 0.74, 1.0]
-    assert round(flips_1[5][1], 2) == 0.70
-    plural = best["plural verb may follow"][0]
-    flips_2, verb_2 = _steered(
-        model, test, "resid_2", sae_edit(sae, acts, clamp(plural, 2 * F[plural].max()))
-    )
-    assert flips_2 == 1.0 and 0.15 < verb_2 < 0.25
-    for site, s, a, latent, alpha, verb, cosine in (
-        ("resid_2", sae, acts, plural, 1.0, 0.77, 0.34),
-        ("resid_1", sae_1, acts_1, plural_1, 1.5, 0.67, 0.18),
+    plural, auroc_2 = best["plural verb may follow"]
+    assert auroc_1 < 0.9 < auroc_2
+    unsteered = _steered(model, test, "resid_2", lambda x: x)[1]
+    clamped = {}
+    for site, s, a, latent, F_s, c in (("resid_1", sae_1, acts_1, plural_1, F_1, 5),
+                                       ("resid_2", sae, acts, plural, F, 2)):  # fmt: skip
+        clamped[site] = _steered(
+            model, test, site, sae_edit(s, a, clamp(latent, c * F_s[latent].max()))
+        )
+        assert clamped[site][0] == 1.0 and clamped[site][1] < unsteered - 0.3
+    for site, s, a, latent, alpha in (
+        ("resid_2", sae, acts, plural, 1.0),
+        ("resid_1", sae_1, acts_1, plural_1, 1.5),
     ):
         wants = [a.labels[:, PROPERTIES.index(f"{n} verb may follow")] > 0 for n in ("plural",
                  "singular")]  # fmt: skip
         v = mean_difference(a.to_model(a.X), *wants)
         d = s.W_dec[:, latent]
-        assert round(float(v @ d / np.linalg.norm(v) / np.linalg.norm(d)), 2) == cosine
+        assert abs(float(v @ d / np.linalg.norm(v) / np.linalg.norm(d))) < 0.6
         shift = torch.from_numpy(alpha * v)
         flips, p = _steered(model, test, site, lambda x, shift=shift: x + shift.to(x.dtype))
-        assert flips == 1.0 and round(p, 2) == verb
+        assert flips == 1.0 and p > clamped[site][1] + 0.2
+
+
+@pytest.mark.claims
+def test_lesson_09_how_much_a_clamp_costs_depends_on_the_sae(lm, seed_saes) -> None:
+    """Lesson 09: with SAEs from seeds 1-4, the resid_1 clamp at 5x always flips every verb, and
+    the main verb's probability under the resid_2 clamp differs from SAE to SAE (on some it stays
+    fairly likely)."""
+    model, _, acts = lm
+    test = corpus(1000, seed=3)
+    verb_2 = []
+    for seed in range(1, 5):
+        for site, a in acts.items():
+            s = seed_saes[(site, seed)]
+            F = s.encode(a.X)
+            latent = best_features(property_table(F, a.labels))["plural verb may follow"][0]
+            edit = sae_edit(s, a, clamp(latent, 5 * F[latent].max()))
+            flips, verb = _steered(model, test, site, edit)
+            assert flips == 1.0
+            if site == "resid_2":
+                verb_2.append(verb)
+    assert max(verb_2) > 0.6 and max(verb_2) - min(verb_2) > 0.2
