@@ -8,6 +8,7 @@ drawn from U[0, 1]; the loss weighs feature i's squared error by its importance 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,7 +54,7 @@ def sample_features(n: int, batch: int, sparsity: float, rng: np.random.Generato
     return present * rng.random((batch, n))
 
 
-def train_toy_model(
+def train_toy_models(
     n: int = 5,
     m: int = 2,
     sparsity: float = 0.0,
@@ -61,31 +62,56 @@ def train_toy_model(
     steps: int = 3000,
     batch: int = 1024,
     lr: float = 1e-2,
-    seed: int = 0,
+    seeds: Sequence[int] = (0,),
+    data_seed: int = 0,
     relu: bool = True,
-) -> ToyModel:
-    """Train W and b with Adam on freshly drawn batches; importance defaults to 0.9 ** i.
+) -> list[ToyModel]:
+    """One model per seed, trained side by side with Adam on the same freshly drawn batches
+    (from data_seed); the seed sets a model's starting W. Importance defaults to 0.9 ** i.
     relu=False trains the linear model x' = WᵀW x + b instead (it cannot filter interference)."""
     import torch
 
     importance = 0.9 ** np.arange(n) if importance is None else np.asarray(importance, float)
-    rng = np.random.default_rng(seed)
-    torch.manual_seed(seed)
-    W = torch.nn.Parameter(torch.randn(m, n, dtype=torch.float64) * 0.1)
-    b = torch.nn.Parameter(torch.zeros(n, dtype=torch.float64))
+    rng = np.random.default_rng(data_seed)
+    start = []
+    for seed in seeds:
+        torch.manual_seed(seed)
+        start.append(torch.randn(m, n, dtype=torch.float64) * 0.1)
+    W = torch.nn.Parameter(torch.stack(start))  # (models, m, n)
+    b = torch.nn.Parameter(torch.zeros(len(seeds), 1, n, dtype=torch.float64))
     weights = torch.tensor(importance)
     optimizer = torch.optim.Adam([W, b], lr=lr)
     for _ in range(steps):
-        x = torch.tensor(sample_features(n, batch, sparsity, rng))
-        x_hat = x @ W.T @ W + b  # rows are samples here: (batch, n)
+        x = torch.tensor(sample_features(n, batch, sparsity, rng))  # rows are samples here
+        x_hat = x @ W.transpose(1, 2) @ W + b  # (models, batch, n)
         x_hat = torch.relu(x_hat) if relu else x_hat
-        loss = (weights * (x - x_hat) ** 2).sum(dim=1).mean()
+        loss = (weights * (x - x_hat) ** 2).sum(dim=2).mean(dim=1).sum()  # each model's own
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-    return ToyModel(
-        W.detach().numpy().copy(), b.detach().numpy().copy(), sparsity, importance, relu
-    )
+    return [
+        ToyModel(W[i].detach().numpy().copy(), b[i, 0].detach().numpy().copy(), sparsity,
+                 importance, relu)
+        for i in range(len(seeds))
+    ]  # fmt: skip
+
+
+def train_toy_model(seed: int = 0, **settings) -> ToyModel:
+    """One model (train_toy_models' settings), its start and its batches from `seed`."""
+    return train_toy_models(seeds=(seed,), data_seed=seed, **settings)[0]
+
+
+def held_out_losses(models: Sequence[ToyModel], samples: int = 20_000, seed: int = 1) -> np.ndarray:
+    """Each model's loss on one set of new samples at their (shared) sparsity."""
+    X = sample_features(models[0].W.shape[1], samples, models[0].sparsity,
+                        np.random.default_rng(seed)).T  # fmt: skip
+    return np.array([model.loss(X) for model in models])
+
+
+def lowest_loss(models: Sequence[ToyModel]) -> ToyModel:
+    """The model with the lowest held-out loss: training can settle in a worse arrangement, so
+    of several runs keep the best."""
+    return models[int(np.argmin(held_out_losses(models)))]
 
 
 def geometry(model: ToyModel, tolerance: float = 10.0) -> str:

@@ -9,10 +9,13 @@ import pytest
 from handcalc.superposition import (
     ToyModel,
     geometry,
+    held_out_losses,
     hidden_activations,
+    lowest_loss,
     rotate,
     sample_features,
     train_toy_model,
+    train_toy_models,
 )
 
 
@@ -41,39 +44,70 @@ def test_features_are_present_with_probability_one_minus_s() -> None:
     assert abs((x > 0).mean() - 0.2) < 0.01 and x.max() <= 1
 
 
-# Lesson 05's claims about its own models, computed from the same models it trains.
+# Lesson 05's claims about its own models, computed from the same runs it trains (five starts
+# per sparsity, on data seed 0), and again on another data seed.
 SPARSITIES = (0.0, 0.5, 0.8, 0.95, 0.99)
+
+
+@pytest.fixture(scope="module", params=[0, 1], ids=["data seed 0", "data seed 1"])
+def runs(request) -> dict[float, list[ToyModel]]:
+    return {s: train_toy_models(sparsity=s, seeds=range(5), data_seed=request.param)
+            for s in SPARSITIES}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def models() -> dict[float, ToyModel]:
-    return {s: train_toy_model(sparsity=s) for s in SPARSITIES}
+    """The lesson's models: the dense one, and the lowest-loss run of five at each sparsity."""
+    dense = {0.0: train_toy_model(sparsity=0.0)}
+    return dense | {s: lowest_loss(train_toy_models(sparsity=s, seeds=range(5)))
+                    for s in SPARSITIES[1:]}  # fmt: skip
 
 
-def test_the_shapes_lesson_05_names_at_each_slider_value(models) -> None:
-    shapes = {s: geometry(m) for s, m in models.items()}
-    assert shapes == {
+@pytest.mark.claims
+def test_the_shapes_lesson_05_names_at_each_sparsity(runs) -> None:
+    """The best run: 2 features at right angles when dense; a square without feature 5 at S = 0.5
+    and 0.8; a pentagon at 0.95 and 0.99. Some run at 0.5 or 0.8 settles in another arrangement
+    with a higher loss; every run is a pentagon at 0.95 and 0.99, at right angles when dense."""
+    best = {s: lowest_loss(trained) for s, trained in runs.items()}
+    assert {s: geometry(m) for s, m in best.items()} == {
         0.0: "2 features at right angles",
         0.5: "a square",
         0.8: "a square",
         0.95: "a pentagon",
         0.99: "a pentagon",
     }
-    kept = {s: list(m.kept() + 1) for s, m in models.items()}
-    assert kept[0.0] == [1, 2] and kept[0.5] == kept[0.8] == [1, 2, 3, 5]
-    assert kept[0.95] == kept[0.99] == [1, 2, 3, 4, 5]
-    assert all((models[s].norms() > 0.9).all() for s in (0.95, 0.99))
-    assert models[0.5].norms()[3] < 0.1 and models[0.8].norms()[3] < 0.1
+    assert list(best[0.0].kept() + 1) == [1, 2]
+    assert all(list(best[s].kept() + 1) == [1, 2, 3, 4] for s in (0.5, 0.8))
+    assert all((best[s].norms() > 0.9).all() for s in (0.95, 0.99))
+    worse = [
+        m for s in (0.5, 0.8) for m in runs[s]
+        if list(m.kept()) != list(best[s].kept())
+        and held_out_losses([m, best[s]])[0] > held_out_losses([m, best[s]])[1]
+    ]  # fmt: skip
+    assert worse
+    assert all(geometry(m) == "a pentagon" for s in (0.95, 0.99) for m in runs[s])
+    assert all(geometry(m) == "2 features at right angles" for m in runs[0.0])
 
 
+@pytest.mark.claims
 def test_the_bias_and_relu_filter_the_pentagons_interference(models) -> None:
+    """Feature 1 alone: its near neighbours get positive interference, its far ones a larger
+    negative one; every bias is negative; after the ReLU the far ones are 0 and the near ones
+    leak a little."""
     pentagon = models[0.95]
     alone = pentagon.W.T @ pentagon.W[:, 0]  # feature 1 alone, before the bias
-    assert (pentagon.b < -0.2).all(), "every bias negative"
-    near, far = alone[[1, 3]], alone[[2, 4]]
-    assert np.all(np.abs(near - 0.4) < 0.05) and np.all(np.abs(far + 1.06) < 0.05)
+    assert (pentagon.b < 0).all(), "every bias negative"
+    order = np.argsort(np.abs(pentagon_angles(pentagon)))  # feature 1, its 2 near, its 2 far
+    near, far = alone[order[1:3]], alone[order[3:]]
+    assert (near > 0).all() and (far < 0).all() and np.abs(far).min() > near.max()
     after = np.maximum(alone + pentagon.b, 0)
-    assert (after[[2, 4]] == 0).all() and np.all(np.abs(after[[1, 3]] - 0.15) < 0.03)
+    assert (after[order[3:]] == 0).all() and (after[order[1:3]] < 0.3 * after[0]).all()
+
+
+def pentagon_angles(model: ToyModel) -> np.ndarray:
+    """Each feature's angle from feature 1, in degrees, in (-180, 180]."""
+    angle = np.degrees(np.arctan2(model.W[1], model.W[0]))
+    return (angle - angle[0] + 180) % 360 - 180
 
 
 def test_a_linear_model_never_superposes() -> None:
