@@ -182,3 +182,82 @@ def test_only_check_cells_call_the_learners_functions_and_stubs_wait_inside_them
             scanned = cell_names(cell.source)
             reads = scanned[1] if scanned else set()
             assert not reads & mine, f"{path.name}: {cell.source[:80]!r} uses {reads & mine}"
+
+
+# A number an experiment produces appears in a lesson only as the notebook prints it; markdown
+# states what holds on every computer and seed. What looks measured in markdown: decimals,
+# percentages, "N of M", signed numbers and counts of dead or live latents. Settings, thresholds
+# and cited facts from papers are allowed, each listed here with its reason (reviewed by hand).
+MEASURED = re.compile(
+    r"(?<![\w.])[−+-]?\d[\d,]*\.\d+(?:\s?%)?"  # 0.74, −0.03, 1,024.5
+    r"|(?<![\w.])\d+\s?%"  # 42%
+    r"|\b\d+ of \d+\b"  # 30 of 64
+    r"|(?<![\w.])[−+]\d+\b"  # +4, −1
+    r"|\b\d+ (?:dead|live)\b"  # 35 dead
+)
+ALLOWED = {
+    "04": {"95%": "the threshold: the 95th percentile of the training scores, a setting"},
+    "05": {
+        "0.5": "the sparsity S of a model, a setting; and the 'longer than 0.5' kept threshold",
+        "0.8": "the sparsity S of a model, a setting",
+        "0.95": "the sparsity S of a model, a setting",
+        "0.99": "the sparsity S of a model, a setting",
+    },
+    "06": {
+        "0.3": "the penalty weight λ, a setting",
+        "−1": "the sign convention some worksheets write for the L1 step",
+        "+1": "the true gradient of |f| for positive f",
+    },
+    "07": {
+        "0.9": "the cosine threshold of 'recovered', a definition",
+        "−100": "the bias the lesson sets to kill latents, a setting",
+    },
+    "08": {
+        "30%": "Paulo & Belrose (2025): the share of latents shared across seeds, cited",
+        "99%": "the 99% line drawn in the figure, a threshold",
+        "0.5": "the AUROC of chance, a definition",
+        "0.75": "the F1 at which the check calls a reading supported, a setting",
+    },
+    "11": {"300 of 33": "Templeton et al. (2024): under 300 active of 33 million features, cited"},
+}
+
+
+def _prose(source: str) -> str:
+    """A markdown cell without its link targets, addresses and code spans (settings in code)."""
+    source = re.sub(r"\]\([^)]*\)", "]", source)
+    source = re.sub(r"https?://\S+", "", source)
+    return re.sub(r"`[^`]*`", "", source)
+
+
+def test_the_number_pattern_finds_measured_numbers() -> None:
+    said = "precision 0.74; 2x flips 42% of the verbs; 30 of 64 live; (+4.00); 35 dead latents"
+    assert MEASURED.findall(said) == ["0.74", "42%", "30 of 64", "+4.00", "35 dead"]
+    assert MEASURED.findall(_prose("with `lam = 0.3`, see [paper](https://x.org/2403.19647)")) == []
+
+
+def test_markdown_states_no_measured_number() -> None:
+    found = []
+    for path in SOLUTIONS:
+        lesson = path.name[:2]
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type != "markdown":
+                continue
+            prose = _prose(cell.source)
+            for match in MEASURED.finditer(prose):
+                if match.group() not in ALLOWED.get(lesson, {}):
+                    context = prose[max(0, match.start() - 50) : match.end() + 30]
+                    found.append(f"{path.name}: {match.group()!r} in ...{context!r}...")
+    assert not found, "Numbers typed into markdown (print them from the code instead):\n" + (
+        "\n".join(found)
+    )
+
+
+def test_every_allowed_number_is_still_used() -> None:
+    """An allowed number that no lesson says any more is a stale entry: remove it."""
+    said = {}
+    for path in SOLUTIONS:
+        cells = nbformat.read(path, as_version=4).cells
+        said[path.name[:2]] = " ".join(_prose(c.source) for c in cells if c.cell_type == "markdown")
+    stale = [(lesson, n) for lesson, numbers in ALLOWED.items() for n in numbers
+             if n not in MEASURED.findall(said[lesson])]  # fmt: skip
+    assert not stale
