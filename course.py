@@ -2,6 +2,8 @@
 
     python course.py lab              # set up (once), copy the lessons to my-lessons/, open them
     python course.py test             # set up (once), then run every check: lint, format, tests
+                                      # (and the lessons' claims again under torch's portable
+                                      # kernels, ATEN_CPU_CAPABILITY=default: another CPU)
     python course.py changes [03]     # what the course changed in a lesson since you copied it
     python course.py setup            # only set up: .venv/ with the versions in constraints.txt
     python course.py lock             # maintainers: write constraints.txt from .venv/
@@ -181,6 +183,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "test":
         for check in (["ruff", "check", "."], ["ruff", "format", "--check", "."], ["pytest"]):
             run(python(), "-m", *check, *(extra if check[0] == "pytest" else []), cwd=ROOT)
+        if not extra:  # the lessons' claims again, as another CPU would compute them
+            portable = {**os.environ, "ATEN_CPU_CAPABILITY": "default"}
+            run(python(), "-m", "pytest", "-m", "claims", "-q", "tests", cwd=ROOT, env=portable)
     elif args.command == "lab":
         MINE.mkdir(exist_ok=True)
         for line in sync():

@@ -187,12 +187,12 @@ def _read(submission, lesson, solution, ran: Run, notes, limits: Limits) -> Grad
         outcome = _outcome(exercise, cells[exercise.check], exercise.check in ran.timed_out)
         outcome.notes = said + outcome.notes
         outcomes.append(outcome)
+    overall = _stopped_cells(ran, outcomes, limits)
     status = {
         "finished": "graded",
         "timed out": "timed out",
         "kernel died": "kernel died",
     }.get(ran.status, "failed")
-    overall = []
     if ran.status == "timed out":
         overall.append(f"The notebook did not finish within {limits.notebook_seconds:g} s.")
     elif ran.status == "kernel died":
@@ -207,6 +207,36 @@ def _read(submission, lesson, solution, ran: Run, notes, limits: Limits) -> Grad
             f"{limits.output_chars // 1000} kB."
         )
     return Graded(submission, lesson, status, outcomes, overall)
+
+
+def _stopped_cells(ran: Run, outcomes: list[Outcome], limits: Limits) -> list[str]:
+    """What the cell time limit stopped, said as that: an answer cell that ran too long fails
+    its own exercise; a cell of the lesson's own (a setup cell) that ran too long leaves the
+    checks after it unrun, which is the limit's doing, not a mistake of the learner's (their
+    NameErrors follow from it)."""
+    order = [cell.id for cell in ran.notebook.cells]
+    checks = {outcome.exercise.check for outcome in outcomes}
+    said = []
+    for stopped in [cell for cell in order if cell in ran.timed_out and cell not in checks]:
+        limit = f"the cell time limit ({limits.cell_seconds:g} s)"
+        owner = [o for o in outcomes if stopped in o.exercise.answers]
+        if owner:
+            owner[0].result = "timed out"
+            owner[0].notes.append(f"Your answer cell ran past {limit} and was stopped.")
+            continue
+        number = order.index(stopped) + 1
+        first = ran.notebook.cells[number - 1].source.strip().splitlines()[:1] or [""]
+        why = (
+            f"Cell {number} of the lesson ({first[0][:60]!r}) ran past {limit} and was "
+            "stopped, so the checks after it could not run: the grader's limit, not a mistake "
+            "in the answers. Grade again with a larger --cell-timeout."
+        )
+        said.append(why)
+        for outcome in outcomes:
+            after = order.index(outcome.exercise.check) > order.index(stopped)
+            if after and outcome.result != "passed":
+                outcome.result, outcome.checks, outcome.notes = "not run", [], [why]
+    return said
 
 
 def _errors(cell: nbformat.NotebookNode) -> list[str]:

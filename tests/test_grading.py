@@ -420,3 +420,38 @@ def test_a_notebook_over_its_time_is_stopped_kernel_and_all(tmp_path) -> None:
         time.sleep(0.1)
     else:
         raise AssertionError(f"the kernel (pid {kernel}) still runs")
+
+
+def _stopped(timed_out: list[str]) -> tuple[grading.Outcome, list[str]]:
+    """A three-cell lesson (setup, answer, check) whose check failed with a NameError, graded
+    after the cell limit stopped `timed_out`."""
+    from handcalc.runner import Limits, Run
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_code_cell("model = train_everything()", id="setup"),
+        nbformat.v4.new_code_cell("def my_f(x):\n    return x", id="answer"),
+        nbformat.v4.new_code_cell("check(my_f(model))", id="check"),
+    ]
+    exercise = assignment.Exercise("my_f", ("answer",), "check", ("my_f",))
+    outcome = grading.Outcome(exercise, "error", notes=["NameError: name 'model' is not defined"])
+    said = grading._stopped_cells(Run(notebook, "finished", timed_out), [outcome], Limits())
+    return outcome, said
+
+
+def test_a_setup_cell_stopped_by_the_cell_limit_is_reported_as_that() -> None:
+    """Issue 23: a lesson's own cell killed by the cell time limit is said to be that, and the
+    checks after it are 'not run', not the learner's NameError."""
+    outcome, said = _stopped(["setup"])
+    assert said == outcome.notes and outcome.result == "not run" and outcome.checks == []
+    assert said[0].startswith("Cell 1 of the lesson ('model = train_everything()') ran past")
+    assert "the cell time limit (120 s)" in said[0] and "--cell-timeout" in said[0]
+
+
+def test_an_answer_cell_stopped_by_the_cell_limit_fails_its_exercise() -> None:
+    outcome, said = _stopped(["answer"])
+    assert said == [] and outcome.result == "timed out"
+    assert (
+        outcome.notes[-1]
+        == "Your answer cell ran past the cell time limit (120 s) and was stopped."
+    )

@@ -261,3 +261,30 @@ def test_every_allowed_number_is_still_used() -> None:
     stale = [(lesson, n) for lesson, numbers in ALLOWED.items() for n in numbers
              if n not in MEASURED.findall(said[lesson])]  # fmt: skip
     assert not stale
+
+
+def test_a_lesson_cell_over_nbval_s_time_limit_says_so(tmp_path: Path) -> None:
+    """Issue 23: a notebook cell that runs past the time limit fails as that ("Timeout of ...
+    exceeded"), and the cells after it are expected failures, not NameErrors of their own."""
+    import subprocess
+    import sys
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_code_cell("import time\ntime.sleep(60)\nmodel = 1"),
+        nbformat.v4.new_code_cell("print(model)"),
+    ]
+    notebook.metadata.kernelspec = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    path = tmp_path / "slow.ipynb"
+    nbformat.write(notebook, path)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--nbval-lax",
+         "--nbval-cell-timeout=3", "-rxX", str(path)],
+        capture_output=True, text=True, cwd=tmp_path, timeout=120,
+    )  # fmt: skip
+    assert "Timeout of 3 seconds exceeded" in done.stdout
+    assert "Previous cell timed out" in done.stdout and "1 failed, 1 xfailed" in done.stdout
