@@ -294,3 +294,23 @@ def test_one_step_of_integrated_gradients_is_attribution_patching(lm_setup) -> N
     by_hand = ((leaf["f"].detach() - corrupt["resid_2"]["f"]) * leaf["f"].grad).sum(0).numpy()
     np.testing.assert_allclose(attribute(model, pairs, splice, steps=1).features["resid_2"],
                                by_hand, rtol=1e-6, atol=1e-9)  # fmt: skip
+
+
+@pytest.mark.claims
+def test_lesson_10_attribution_points_at_the_number_features(lm_setup) -> None:
+    """Lesson 10: by attribution patching, the largest attributions sit on resid_2 features at
+    the token before the verb, lesson 08's singular and plural latents among them, and on resid_1
+    features at the subject noun."""
+    from handcalc.features import best_features, property_table
+
+    model, splice, pairs = lm_setup
+    top = top_nodes(attribute(model, pairs, splice), 10)
+    verb = int(pairs.verb_at[0]) - 1
+    sae, acts = splice["resid_2"]
+    best = best_features(property_table(sae.encode(acts.X), acts.labels))
+    numbers = {best[f"{n} verb may follow"][0] for n in ("singular", "plural")}
+    assert top[0][:2] == ("resid_2", verb)
+    assert numbers <= {
+        latent for site, position, latent in top if (site, position) == ("resid_2", verb)
+    }
+    assert any(site == "resid_1" and position == 2 for site, position, _ in top)

@@ -195,3 +195,35 @@ def test_lesson_09_how_much_a_clamp_costs_depends_on_the_sae(lm, seed_saes) -> N
             if site == "resid_2":
                 verb_2.append(verb)
     assert max(verb_2) > 0.6 and max(verb_2) - min(verb_2) > 0.2
+
+
+@pytest.mark.claims
+def test_lesson_09_steered_sentences_and_the_error_term(setup) -> None:
+    """Lesson 09: clamped at 2x, the plural forms take more than half of the verb probability on
+    singular sentences, and a main verb becomes much less likely; without the error term the
+    shipped SAE's reconstruction predicts about as well as the model, the 4-latent SAE's almost
+    doubles the loss; with it, every SAE leaves the loss as it is."""
+    from handcalc.grammar import PLURAL_VERBS, SINGULAR_VERBS
+    from handcalc.lm import loss_fn
+
+    model, acts, sae, F, best = setup
+    test = corpus(1000, seed=3)
+    tokens = torch.from_numpy(test.tokens)
+    plural = best["plural verb may follow"][0]
+    edit = sae_edit(sae, acts, clamp(plural, 2 * F[plural].max()))
+    singular = torch.from_numpy(~test.plural)
+    rows = torch.arange(len(tokens)), torch.from_numpy(test.verb_at) - 1
+    with torch.no_grad():
+        found = []
+        for logits in (model(tokens), model(tokens, {"resid_2": edit})):
+            p = logits[rows].softmax(-1)[singular]
+            verb = p[:, SINGULAR_VERBS].sum(-1) + p[:, PLURAL_VERBS].sum(-1)
+            found.append(((p[:, PLURAL_VERBS].sum(-1) / verb).mean().item(), verb.mean().item()))
+        (share_before, verb_before), (share_after, verb_after) = found
+        assert share_before < 0.05 and share_after > 0.5 and verb_after < verb_before / 2
+        plain = loss_fn(model, tokens).item()
+        for latents, k, low, high in ((64, 4, 0.99, 1.01), (4, 1, 1.6, 2.2)):
+            s = load_sae("resid_2", latents, k)
+            alone = loss_fn(model, tokens, {"resid_2": sae_edit(s, acts, keep_error=False)})
+            kept = loss_fn(model, tokens, {"resid_2": sae_edit(s, acts)})
+            assert low < alone.item() / plain < high and kept.item() == pytest.approx(plain, 1e-6)
