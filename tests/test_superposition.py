@@ -49,18 +49,30 @@ def test_features_are_present_with_probability_one_minus_s() -> None:
 SPARSITIES = (0.0, 0.5, 0.8, 0.95, 0.99)
 
 
+@pytest.fixture(scope="module")
+def trained():
+    """Five runs per sparsity, for the lesson's data seed (0) and another, each trained once."""
+    cache: dict[int, dict[float, list[ToyModel]]] = {}
+
+    def runs(data_seed: int) -> dict[float, list[ToyModel]]:
+        if data_seed not in cache:
+            cache[data_seed] = {s: train_toy_models(sparsity=s, seeds=range(5), data_seed=data_seed)
+                                for s in SPARSITIES}  # fmt: skip
+        return cache[data_seed]
+
+    return runs
+
+
 @pytest.fixture(scope="module", params=[0, 1], ids=["data seed 0", "data seed 1"])
-def runs(request) -> dict[float, list[ToyModel]]:
-    return {s: train_toy_models(sparsity=s, seeds=range(5), data_seed=request.param)
-            for s in SPARSITIES}  # fmt: skip
+def runs(request, trained) -> dict[float, list[ToyModel]]:
+    return trained(request.param)
 
 
 @pytest.fixture(scope="module")
-def models() -> dict[float, ToyModel]:
+def models(trained) -> dict[float, ToyModel]:
     """The lesson's models: the dense one, and the lowest-loss run of five at each sparsity."""
     dense = {0.0: train_toy_model(sparsity=0.0)}
-    return dense | {s: lowest_loss(train_toy_models(sparsity=s, seeds=range(5)))
-                    for s in SPARSITIES[1:]}  # fmt: skip
+    return dense | {s: lowest_loss(trained(0)[s]) for s in SPARSITIES[1:]}
 
 
 @pytest.mark.claims
