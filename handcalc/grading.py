@@ -41,6 +41,12 @@ UNKNOWN = (
     "(03_loss_backprop.ipynb) or pass --lesson."
 )
 TOO_LONG = "The check was stopped: it ran too long (an endless loop?)."
+NOT_RUN_AT_ALL = ("not a notebook", "unknown lesson")
+NOT_ISOLATED = (
+    "handcalc-grade: WARNING: the notebooks ran without a sandbox (bubblewrap is not available "
+    "on this system), as you, with your files in reach: see the README, 'Grading a class'. "
+    "The gradebook's 'isolated' column says 'no'."
+)
 NOT_RUN = "The check did not run (the notebook stopped before it)."
 
 
@@ -82,6 +88,7 @@ class Graded:
     status: str
     outcomes: list[Outcome] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    isolated: str = ""  # the sandbox it ran in (handcalc.runner.Run.isolated); "": none
 
     @property
     def points(self) -> int:
@@ -151,7 +158,13 @@ def learner_name(submission: Submission, lesson: str | None) -> str:
     return rest or submission.learner
 
 
-def grade(submission: Submission, known: dict, limits: Limits, lesson: str | None = None) -> Graded:
+def grade(
+    submission: Submission,
+    known: dict,
+    limits: Limits,
+    lesson: str | None = None,
+    hidden: tuple[Path, ...] = (),
+) -> Graded:
     """Grade one notebook (never raises for anything the notebook holds)."""
     try:
         notebook = nbformat.read(submission.path, as_version=4)
@@ -172,8 +185,10 @@ def grade(submission: Submission, known: dict, limits: Limits, lesson: str | Non
     solution = known[lesson]
     graded, notes = graded_notebook(solution, notebook)
     with tempfile.TemporaryDirectory(prefix="handcalc-grade-") as folder:
-        ran = run(graded, Path(folder), limits)
-    return _read(submission, lesson, solution, ran, notes, limits)
+        ran = run(graded, Path(folder), limits, hidden)
+    result = _read(submission, lesson, solution, ran, notes, limits)
+    result.isolated = ran.isolated
+    return result
 
 
 def _read(submission, lesson, solution, ran: Run, notes, limits: Limits) -> Graded:
@@ -270,6 +285,7 @@ def grade_class(
     jobs: int | None = None,
     lesson: str | None = None,
     progress: bool = True,
+    hidden: tuple[Path, ...] = (),
 ) -> list[Graded]:
     """Grade every submission, `jobs` at a time (default: one per core), in the input's order."""
     from tqdm import tqdm
@@ -279,7 +295,8 @@ def grade_class(
     results: dict[int, Graded] = {}
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         futures = {
-            pool.submit(grade, s, known, limits, lesson): i for i, s in enumerate(submissions)
+            pool.submit(grade, s, known, limits, lesson, hidden): i
+            for i, s in enumerate(submissions)
         }
         bar = tqdm(total=len(futures), unit="notebook", desc="Grading", disable=not progress)
         for future in as_completed(futures):
@@ -299,7 +316,7 @@ def write_gradebook(graded: list[Graded], known: dict, path: Path) -> None:
     """One row per learner and lesson; per exercise, the points earned (blank: not this lesson)."""
     wanted = columns(graded, known)
     head = ["learner", "lesson", "status", "points", "max_points"]
-    head += [f"{lesson[:2]} {e.name}" for lesson, e in wanted] + ["notebook"]
+    head += [f"{lesson[:2]} {e.name}" for lesson, e in wanted] + ["notebook", "isolated"]
     with path.open("w", newline="", encoding="utf-8") as file:
         writer = csv.writer(file)
         writer.writerow(head)
@@ -307,7 +324,8 @@ def write_gradebook(graded: list[Graded], known: dict, path: Path) -> None:
             earned = {(g.lesson, o.exercise.name): o.points for o in g.outcomes}
             row = [g.submission.learner, g.lesson or "", g.status, g.points, g.max_points]
             row += [earned.get((lesson, e.name), "") for lesson, e in wanted]
-            writer.writerow([*row, str(g.submission.path)])
+            ran = "yes" if g.isolated else ("no" if g.status not in NOT_RUN_AT_ALL else "")
+            writer.writerow([*row, str(g.submission.path), ran])
 
 
 MARK = {True: (RIGHT[0], "right", RIGHT[1]), False: (WRONG[0], "wrong", WRONG[1])}
@@ -413,13 +431,17 @@ def main(argv: list[str] | None = None) -> int:
         lesson = _lesson_named(args.lesson, known) if args.lesson else None
         submissions = find_submissions(args.submissions)
         limits = Limits(args.timeout, args.cell_timeout, int(args.memory * 2**30))
-        graded = grade_class(submissions, known, limits, args.jobs, lesson, not args.quiet)
+        feedback = args.feedback or args.out.parent / "feedback"
+        hidden = (args.solutions, args.submissions, feedback)
+        graded = grade_class(submissions, known, limits, args.jobs, lesson, not args.quiet, hidden)
         write_gradebook(graded, known, args.out)
-        pages = write_feedback(graded, args.feedback or args.out.parent / "feedback")
+        pages = write_feedback(graded, feedback)
     except Fail as failure:
         print(f"handcalc-grade: {failure}", file=sys.stderr)
         return 2
     took = time.perf_counter() - started
+    if any(g.status not in NOT_RUN_AT_ALL and not g.isolated for g in graded):
+        print(NOT_ISOLATED, file=sys.stderr)
     print(
         f"Graded {len(graded)} notebooks of {len(pages)} learners in {took:.0f} s: "
         f"{args.out}, {len(pages)} feedback pages in {pages[0].parent}."

@@ -24,7 +24,14 @@ if __name__ == "__main__":  # jsonschema's optional IRI grammar takes 1.5 s to b
 
 import nbformat
 
+from . import sandbox
+
 GRADING_ENV = {"HANDCALC_GRADING": "1", "MPLBACKEND": "Agg", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+# One thread per notebook: the grader runs one notebook per core, and two math libraries that
+# each spin a thread per core on a shared core slow each other down many times over.
+GRADING_ENV |= {
+    name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+}
 
 
 @dataclass(frozen=True)
@@ -33,6 +40,8 @@ class Limits:
     cell_seconds: float = 120.0
     memory_bytes: int = 6 * 2**30
     output_chars: int = 100_000  # per cell
+    processes: int = 256  # in the whole sandbox, where a cgroup can be made
+    isolate: bool = True  # in a sandbox (handcalc.sandbox), where bubblewrap is available
 
 
 @dataclass
@@ -46,39 +55,64 @@ class Run:
     timed_out: list[str] = field(default_factory=list)
     cut: dict[str, int] = field(default_factory=dict)
     detail: str = ""
+    isolated: str = ""  # how: "sandbox", "sandbox, one limit for all" or "" (not isolated)
 
 
 DEFAULT = Limits()
 
 
-def run(notebook: nbformat.NotebookNode, folder: Path, limits: Limits = DEFAULT) -> Run:
-    """Execute notebook with `folder` as its working directory."""
+def run(
+    notebook: nbformat.NotebookNode,
+    folder: Path,
+    limits: Limits = DEFAULT,
+    hidden: tuple[Path, ...] = (),
+) -> Run:
+    """Execute notebook with `folder` as its working directory; in a sandbox where one can be
+    made (limits.isolate), with `hidden` folders out of its sight."""
+    isolated = limits.isolate and sandbox.available()
     with tempfile.TemporaryDirectory(prefix="handcalc-run-") as tmp:
         given, back, log = Path(tmp, "in.ipynb"), Path(tmp, "out.json"), Path(tmp, "log.txt")
         nbformat.write(notebook, given)
         command = [sys.executable, "-m", "handcalc.runner", given, back, json.dumps(asdict(limits))]
+        command = [str(part) for part in command]
+        env = os.environ | GRADING_ENV
+        group, how = None, ""
+        if isolated:
+            env |= {"IPYTHONDIR": tmp, "JUPYTER_RUNTIME_DIR": tmp, "MPLCONFIGDIR": tmp,
+                    "PYTHONDONTWRITEBYTECODE": "1"}  # fmt: skip
+            command = sandbox.command(command, [Path(tmp), folder], list(hidden), folder)
+            group = sandbox.Group(limits.memory_bytes, limits.processes)
+            command = [*(group.prefix() or []), *command]
+            how = "sandbox, one limit for all" if group.prefix() else "sandbox"
         posix = os.name == "posix"
-        with log.open("w") as errors:
-            child = subprocess.Popen(
-                command,
-                cwd=folder,
-                env=os.environ | GRADING_ENV,
-                stdin=subprocess.DEVNULL,
-                stdout=errors,
-                stderr=errors,
-                start_new_session=posix,
-            )
-            try:
-                child.wait(timeout=limits.notebook_seconds)
-            except subprocess.TimeoutExpired:
-                _kill(child, Path(tmp, "kernel.pid"))
-                return Run(notebook, "timed out", detail=f"{limits.notebook_seconds:g} s")
+        try:
+            with log.open("w") as errors:
+                child = subprocess.Popen(
+                    command,
+                    cwd=folder,
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=errors,
+                    stderr=errors,
+                    start_new_session=posix,
+                )
+                try:
+                    child.wait(timeout=limits.notebook_seconds)
+                except subprocess.TimeoutExpired:
+                    # In a sandbox its own process ids mean nothing here: killing bwrap ends it.
+                    _kill(child, None if isolated else Path(tmp, "kernel.pid"))
+                    return Run(notebook, "timed out", detail=f"{limits.notebook_seconds:g} s",
+                               isolated=how)  # fmt: skip
+        finally:
+            if group is not None:
+                group.close()
         if not back.exists():
             tail = log.read_text(errors="replace").strip().splitlines()[-3:]
-            return Run(notebook, "failed", detail=" / ".join(tail) or f"exit {child.returncode}")
+            detail = " / ".join(tail) or f"exit {child.returncode}"
+            return Run(notebook, "failed", detail=detail, isolated=how)
         kept = json.loads(back.read_text())
         kept["notebook"] = nbformat.from_dict(kept["notebook"])
-        return Run(**kept)
+        return Run(**kept, isolated=how)
 
 
 def _cap_memory(limit: int) -> None:
@@ -91,10 +125,10 @@ def _cap_memory(limit: int) -> None:
         pass
 
 
-def _kill(child: subprocess.Popen, kernel_pid: Path) -> None:
+def _kill(child: subprocess.Popen, kernel_pid: Path | None) -> None:
     """Kill the runner's process group and the kernel's (a session of its own)."""
     groups = [child.pid]
-    if kernel_pid.exists():
+    if kernel_pid is not None and kernel_pid.exists():
         groups.append(int(kernel_pid.read_text()))
     for group in groups:
         try:

@@ -410,7 +410,8 @@ def test_a_notebook_over_its_time_is_stopped_kernel_and_all(tmp_path) -> None:
     from handcalc import runner
 
     notebook = code("import os, time\nopen('pid', 'w').write(str(os.getpid()))\ntime.sleep(600)")
-    ran = runner.run(notebook, tmp_path, runner.Limits(notebook_seconds=10, cell_seconds=600))
+    limits = runner.Limits(notebook_seconds=10, cell_seconds=600, isolate=False)  # sandbox:
+    ran = runner.run(notebook, tmp_path, limits)  # tests/test_sandbox.py
     assert ran.status == "timed out" and ran.detail == "10 s"
     kernel = int((tmp_path / "pid").read_text())
     for _ in range(50):
