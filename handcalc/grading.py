@@ -42,6 +42,7 @@ UNKNOWN = (
 )
 TOO_LONG = "The check was stopped: it ran too long (an endless loop?)."
 NOT_RUN_AT_ALL = ("not a notebook", "unknown lesson")
+MIN_MEMORY_GIB = 1.0
 NOT_ISOLATED = (
     "handcalc-grade: WARNING: the notebooks ran without a sandbox (bubblewrap is not available "
     "on this system), as you, with your files in reach: see the README, 'Grading a class'. "
@@ -402,6 +403,33 @@ def _writable(path: Path) -> None:
         path.unlink()
 
 
+def _options(args: argparse.Namespace) -> None:
+    """Refuse, before any grading, the numbers no grading can use."""
+    if args.jobs is not None and args.jobs < 1:
+        raise Fail(f"--jobs {args.jobs}: grade at least 1 notebook at a time.")
+    for name, value in (("--timeout", args.timeout), ("--cell-timeout", args.cell_timeout)):
+        if not value > 0:
+            raise Fail(f"{name} {value:g}: give a time limit in seconds, above 0.")
+    if not args.memory >= MIN_MEMORY_GIB:
+        raise Fail(
+            f"--memory {args.memory:g}: a notebook's Python with numpy needs at least "
+            f"{MIN_MEMORY_GIB:g} GiB (6 is the default; lessons that train use 2 or more)."
+        )
+
+
+def _writable_folder(folder: Path) -> None:
+    """Refuse a feedback folder that cannot be made or written, before any grading."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".handcalc-probe"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as error:
+        raise Fail(
+            f"cannot write feedback pages into {folder}: {error.strerror or error}."
+        ) from None
+
+
 def _lesson_named(name: str, known: dict) -> str:
     matches = [lesson for lesson in known if lesson == name or lesson.split("_")[0] == name]
     if len(matches) != 1:
@@ -424,7 +452,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         started = time.perf_counter()
+        _options(args)
         _writable(args.out)
+        _writable_folder(args.feedback or args.out.parent / "feedback")
         known = lessons(args.solutions)
         if not known:
             raise Fail(f"no lessons with exercises in {args.solutions}.")
