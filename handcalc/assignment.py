@@ -288,20 +288,19 @@ def _grade_id(cell: nbformat.NotebookNode) -> str | None:
 
 
 def _find(answer: nbformat.NotebookNode, cells: list[nbformat.NotebookNode]):
-    """The learner's cell for one of the course's answer cells, or None."""
+    """The learner's cells for one of the course's answer cells: by nbgrader's grade id, else
+    by cell id, else by the functions it defines (a copied cell keeps all three, so there may
+    be several; the last one is the learner's latest)."""
     code = [c for c in cells if c.cell_type == "code"]
-    wanted = answer_id(answer)
-    for cell in code:
-        if _grade_id(cell) == wanted:
-            return cell
-    for cell in code:
-        if cell.get("id") == answer.id and not _grade_id(cell):
-            return cell
-    names = set(defined_names(answer.source))
-    for cell in code:
-        if names & set(defined_names(cell.source)):
-            return cell
-    return None
+    wanted, names = answer_id(answer), set(defined_names(answer.source))
+    for matches in (
+        [c for c in code if _grade_id(c) == wanted],
+        [c for c in code if c.get("id") == answer.id and not _grade_id(c)],
+        [c for c in code if names & set(defined_names(c.source))],
+    ):
+        if matches:
+            return matches
+    return []
 
 
 def graded_notebook(
@@ -317,8 +316,14 @@ def graded_notebook(
         defined: set[str] = set()
         for answer_cell in exercise.answers:
             cell = cells[answer_cell]
-            learners = _find(cell, submission.cells)
+            found = _find(cell, submission.cells)
             expected = defined_names(cell.source)
+            learners = found[-1] if found else None
+            if len(found) > 1:
+                said.append(
+                    f"Your notebook has {len(found)} cells for {', '.join(expected)} (a copied "
+                    "cell?): the last one is graded."
+                )
             if learners is None:
                 cell.source, cell.outputs = strip_solution(cell.source), []
                 said.append(

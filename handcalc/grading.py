@@ -256,7 +256,15 @@ def _stopped_cells(ran: Run, outcomes: list[Outcome], limits: Limits) -> list[st
 
 
 def _errors(cell: nbformat.NotebookNode) -> list[str]:
-    return [f"{o.ename}: {o.evalue}" for o in cell.get("outputs", []) if o.output_type == "error"]
+    outputs = cell.get("outputs", [])
+    return [_short(f"{o.ename}: {o.evalue}") for o in outputs if o.output_type == "error"]
+
+
+def _short(text: str, limit: int = 600) -> str:
+    """A message as a page shows it: at most `limit` characters, and says what it left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]} ... ({len(text) - limit:,} more characters not shown)"
 
 
 def _outcome(exercise: Exercise, cell: nbformat.NotebookNode, timed_out: bool) -> Outcome:
@@ -266,16 +274,16 @@ def _outcome(exercise: Exercise, cell: nbformat.NotebookNode, timed_out: bool) -
         return Outcome(exercise, "timed out", notes=[TOO_LONG])
     if verdicts:
         verdict = verdicts[-1]
-        checks = [(c["correct"], c["message"]) for c in verdict["checks"]]
+        checks = [(c["correct"], _short(c["message"], 2000)) for c in verdict["checks"]]
         if verdict["passed"]:
             return Outcome(exercise, "passed", checks)
         if verdict["problem"] == NOT_DONE:
             return Outcome(exercise, "not done", checks, [NOT_DONE])
         if verdict["problem"]:
-            return Outcome(exercise, "error", checks, [verdict["problem"]])
+            return Outcome(exercise, "error", checks, [_short(verdict["problem"])])
         return Outcome(exercise, "wrong", checks)
     if errors:
-        return Outcome(exercise, "error", notes=[f"{e.ename}: {e.evalue}" for e in errors])
+        return Outcome(exercise, "error", notes=[_short(f"{e.ename}: {e.evalue}") for e in errors])
     return Outcome(exercise, "not run", notes=[NOT_RUN])
 
 

@@ -115,6 +115,10 @@ def run(
         return Run(**kept, isolated=how)
 
 
+def _data(msg: dict) -> dict:
+    return msg["content"].get("data", {}) if isinstance(msg.get("content"), dict) else {}
+
+
 def _cap_memory(limit: int) -> None:
     """Cap this process's memory, and so its kernel's (where the system lets a process do so)."""
     try:
@@ -163,12 +167,12 @@ def _execute(given: Path, back: Path, limits: Limits) -> None:
         def output(self, outs, msg, display_id, cell_index):
             kind = msg["msg_type"]
             if kind in ("display_data", "update_display_data", "execute_result"):
-                data = msg["content"].get("data", {})
-                if not any(key.startswith("application/vnd.handcalc") for key in data):
+                if not any(key.startswith("application/vnd.handcalc") for key in _data(msg)):
                     return None  # figures, widgets and values: not graded
             size = len(json.dumps(msg["content"]))
             self.printed[cell_index] = self.printed.get(cell_index, 0) + size
-            if kind != "error" and self.printed[cell_index] > limits.output_chars:
+            verdict = any(k.startswith("application/vnd.handcalc") for k in _data(msg))
+            if kind != "error" and not verdict and self.printed[cell_index] > limits.output_chars:
                 self.cut[self.nb.cells[cell_index].id] = self.printed[cell_index]
                 return None
             return super().output(outs, msg, display_id, cell_index)

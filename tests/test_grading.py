@@ -100,6 +100,21 @@ def test_the_grader_finds_an_answer_cell_by_the_function_it_defines() -> None:
     assert next(c for c in graded.cells if c.id == "cell-16").source == ANSWER_01
 
 
+def test_of_duplicated_answer_cells_the_last_one_counts_and_the_page_says_so() -> None:
+    """Issue 24: a learner copies the answer cell and fixes the copy; the stale first copy does
+    not count."""
+    notebook = learner(ANSWER_01.replace("np.maximum(Z, 0)", "Z"))  # the stale copy: wrong
+    stale = next(c for c in notebook.cells if c.get("id") == "cell-16")
+    fixed = nbformat.from_dict(stale)
+    fixed.id, fixed.source = "copied", ANSWER_01
+    notebook.cells.insert(notebook.cells.index(stale) + 1, fixed)
+    graded, notes = assignment.graded_notebook(SOLUTION_01, notebook)
+    assert next(c for c in graded.cells if c.id == "cell-16").source == ANSWER_01
+    assert notes["my_linear"] == [
+        "Your notebook has 2 cells for my_linear, my_relu (a copied cell?): the last one is graded."
+    ]
+
+
 @pytest.mark.parametrize(
     ("answer", "said"),
     [
@@ -199,6 +214,7 @@ def test_without_a_grader_nothing_changes(monkeypatch) -> None:
 
 # --- a synthetic class, graded by the command ---------------------------------------------------
 
+WRONG_01 = "def my_linear(W, b, X):\n    return W @ X\n\n\ndef my_relu(Z):\n    return Z\n"
 LOOP = "def my_linear(W, b, X):\n    while True:\n        pass\n\n\ndef my_relu(Z):\n    return Z"
 HOG = ANSWER_01.replace('"""Z = W', 'np.ones(3 * 2**30 // 8)  # 3 GiB\n    """Z = W')
 CLASS = {  # learner: (answer cell, check cell, moved)
@@ -477,3 +493,20 @@ def test_an_answer_cell_stopped_by_the_cell_limit_fails_its_exercise() -> None:
         outcome.notes[-1]
         == "Your answer cell ran past the cell time limit (120 s) and was stopped."
     )
+
+
+def test_honest_answers_keep_their_points_and_pages_stay_short(tmp_path: Path) -> None:
+    """Issue 24: a right function with a debug print that takes the check's output past the
+    output cap keeps its point; a 3 MB exception message becomes a few hundred characters."""
+    chatty = ANSWER_01.replace('"""Z = W', 'print("debug " * 20_000)\n    """Z = W')
+    loud = WRONG_01.replace("return W @ X", "raise ValueError('x' * 3_000_000)")
+    known = grading.lessons(ROOT / "solutions")
+    results = []
+    for name, answer in (("chatty", chatty), ("loud", loud)):
+        path = tmp_path / f"{name}_01_linear_relu.ipynb"
+        nbformat.write(learner(answer), path)
+        results.append(grading.grade(grading.Submission(name, path, True), known, grading.Limits()))
+    chatty_graded, loud_graded = results
+    assert chatty_graded.points == 1 and chatty_graded.status == "graded (output cut)"
+    page = grading.feedback_page("loud", [loud_graded])
+    assert loud_graded.points == 0 and len(page) < 10_000 and "more characters not shown" in page
