@@ -210,7 +210,7 @@ def _read(submission, lesson, solution, ran: Run, notes, limits: Limits) -> Grad
         "kernel died": "kernel died",
     }.get(ran.status, "failed")
     if ran.status == "timed out":
-        overall.append(f"The notebook did not finish within {limits.notebook_seconds:g} s.")
+        overall.append(_ran_out(ran, outcomes, limits))
     elif ran.status == "kernel died":
         overall.append("Python stopped while running the notebook (too much memory?).")
     elif ran.status != "finished":
@@ -223,6 +223,18 @@ def _read(submission, lesson, solution, ran: Run, notes, limits: Limits) -> Grad
             f"{limits.output_chars // 1000} kB."
         )
     return Graded(submission, lesson, status, outcomes, overall)
+
+
+def _ran_out(ran: Run, outcomes: list[Outcome], limits: Limits) -> str:
+    """The notebook ran out of time: the checks that had passed keep their points; the exercise
+    that was running is named and marked timed out."""
+    said = f"The notebook did not finish within {limits.notebook_seconds:g} s"
+    for outcome in outcomes:
+        if ran.running in (*outcome.exercise.answers, outcome.exercise.check):
+            outcome.result = "timed out"
+            outcome.notes.append("This exercise was running when the notebook's time ran out.")
+            return f"{said}: it was running {', '.join(outcome.exercise.functions)}."
+    return f"{said}; the checks that had passed before keep their points."
 
 
 def _stopped_cells(ran: Run, outcomes: list[Outcome], limits: Limits) -> list[str]:

@@ -46,9 +46,10 @@ class Limits:
 
 @dataclass
 class Run:
-    """What came back. status: "finished", "timed out" (the whole notebook), "kernel died" or
-    "failed" (detail says why). timed_out: ids of cells interrupted at the cell limit; cut: {cell
-    id: characters printed} where the output was cut."""
+    """What came back. status: "finished", "timed out" (the whole notebook; the cells that had
+    run keep their outputs), "kernel died" or "failed" (detail says why). timed_out: ids of
+    cells interrupted at the cell limit; cut: {cell id: characters printed} where the output
+    was cut."""
 
     notebook: nbformat.NotebookNode
     status: str
@@ -56,6 +57,7 @@ class Run:
     cut: dict[str, int] = field(default_factory=dict)
     detail: str = ""
     isolated: str = ""  # how: "sandbox", "sandbox, one limit for all" or "" (not isolated)
+    running: str = ""  # the cell that was running when the notebook ran out of time
 
 
 DEFAULT = Limits()
@@ -101,8 +103,17 @@ def run(
                 except subprocess.TimeoutExpired:
                     # In a sandbox its own process ids mean nothing here: killing bwrap ends it.
                     _kill(child, None if isolated else Path(tmp, "kernel.pid"))
-                    return Run(notebook, "timed out", detail=f"{limits.notebook_seconds:g} s",
-                               isolated=how)  # fmt: skip
+                    running = Path(tmp, "running.txt")
+                    so_far = json.loads(back.read_text()) if back.exists() else {}
+                    return Run(
+                        nbformat.from_dict(so_far.get("notebook", notebook)),
+                        "timed out",
+                        so_far.get("timed_out", []),
+                        so_far.get("cut", {}),
+                        f"{limits.notebook_seconds:g} s",
+                        how,
+                        running.read_text() if running.exists() else "",
+                    )
         finally:
             if group is not None:
                 group.close()
@@ -112,6 +123,8 @@ def run(
             return Run(notebook, "failed", detail=detail, isolated=how)
         kept = json.loads(back.read_text())
         kept["notebook"] = nbformat.from_dict(kept["notebook"])
+        if kept["status"] == "partial":  # the runner itself was stopped (out of memory?)
+            kept |= {"status": "failed", "detail": "the run stopped before the end (memory?)"}
         return Run(**kept, isolated=how)
 
 
@@ -156,6 +169,8 @@ def _execute(given: Path, back: Path, limits: Limits) -> None:
                 interrupt_on_timeout=True,
                 kernel_name="python3",
                 on_notebook_start=self._started,
+                on_cell_execute=self._starting_cell,
+                on_cell_executed=self._cell_done,
             )
             self.printed: dict[int, int] = {}
             self.timed_out: list[str] = []
@@ -163,6 +178,18 @@ def _execute(given: Path, back: Path, limits: Limits) -> None:
 
         def _started(self, **_) -> None:
             back.with_name("kernel.pid").write_text(str(self.km.provisioner.pid))
+
+        def _starting_cell(self, cell, **_) -> None:
+            back.with_name("running.txt").write_text(cell.id)
+
+        def _cell_done(self, **_) -> None:
+            """What ran so far, kept after every cell: if the notebook runs out of time, the
+            checks that already passed still count."""
+            _write(back, self.kept("partial", ""))
+
+        def kept(self, status: str, detail: str) -> dict:
+            return {"notebook": self.nb, "status": status, "timed_out": self.timed_out,
+                    "cut": self.cut, "detail": detail}  # fmt: skip
 
         def output(self, outs, msg, display_id, cell_index):
             kind = msg["msg_type"]
@@ -191,14 +218,14 @@ def _execute(given: Path, back: Path, limits: Limits) -> None:
         status, detail = "kernel died", str(error).splitlines()[0] if str(error) else ""
     except Exception as error:  # the notebook's outputs so far still go back
         status, detail = "failed", f"{type(error).__name__}: {error}".splitlines()[0]
-    kept = {
-        "notebook": client.nb,
-        "status": status,
-        "timed_out": client.timed_out,
-        "cut": client.cut,
-        "detail": detail,
-    }
-    back.write_text(json.dumps(kept))
+    _write(back, client.kept(status, detail))
+
+
+def _write(path: Path, kept: dict) -> None:
+    """Replace path's JSON at once (a reader never sees half of it)."""
+    part = path.with_suffix(".part")
+    part.write_text(json.dumps(kept))
+    part.replace(path)
 
 
 if __name__ == "__main__":

@@ -510,3 +510,22 @@ def test_honest_answers_keep_their_points_and_pages_stay_short(tmp_path: Path) -
     assert chatty_graded.points == 1 and chatty_graded.status == "graded (output cut)"
     page = grading.feedback_page("loud", [loud_graded])
     assert loud_graded.points == 0 and len(page) < 10_000 and "more characters not shown" in page
+
+
+def test_a_notebook_out_of_time_keeps_the_points_it_had_and_names_what_ran_too_long(
+    tmp_path: Path,
+) -> None:
+    """Issue 24: lesson 06's first exercise passes, the second loops forever; the notebook's
+    time runs out, the first keeps its point and the page names the second."""
+    notebook = nbformat.read(ROOT / "solutions" / "06_sae_by_hand.ipynb", as_version=4)
+    sheet = next(c for c in notebook.cells if c.get("id") == "f1414789")
+    sheet.source = "def my_sae_sheet(*args):\n    while True:\n        pass\n"
+    path = tmp_path / "max_06_sae_by_hand.ipynb"
+    nbformat.write(notebook, path)
+    known = grading.lessons(ROOT / "solutions")
+    limits = grading.Limits(notebook_seconds=30, cell_seconds=600)
+    graded = grading.grade(grading.Submission("max", path, True), known, limits)
+    results = {o.exercise.name: o.result for o in graded.outcomes}
+    assert graded.status == "timed out" and graded.points == 1
+    assert results == {"my_decoder_norms": "passed", "my_sae_sheet": "timed out"}
+    assert graded.notes == ["The notebook did not finish within 30 s: it was running my_sae_sheet."]
