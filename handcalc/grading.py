@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import html
 import os
 import re
@@ -82,7 +83,7 @@ class Outcome:
 @dataclass
 class Graded:
     """One submitted notebook. status: graded, graded (output cut), timed out, kernel died,
-    failed, not a notebook, unknown lesson."""
+    failed, not a notebook, unknown lesson, no notebook (a learner's folder without one)."""
 
     submission: Submission
     lesson: str | None
@@ -120,8 +121,10 @@ def find_submissions(folder: Path) -> list[Submission]:
         if entry.name in SKIPPED or entry.name.startswith("."):
             continue
         if entry.is_dir():
-            notebooks = (p for p in sorted(entry.rglob("*.ipynb")) if not SKIPPED & set(p.parts))
+            notebooks = [p for p in sorted(entry.rglob("*.ipynb")) if not SKIPPED & set(p.parts)]
             found += [Submission(entry.name, path) for path in notebooks]
+            if not notebooks:  # handed in something else, or nothing: still a row
+                found.append(Submission(entry.name, entry))
         elif entry.suffix == ".ipynb":
             found.append(Submission(entry.stem, entry, by_file=True))
     if not found:
@@ -151,12 +154,18 @@ def _heading(notebook: nbformat.NotebookNode) -> str:
     return ""
 
 
-def learner_name(submission: Submission, lesson: str | None) -> str:
-    """A notebook on its own is named after its learner: alice_03_loss_backprop -> alice."""
-    if not submission.by_file or not lesson:
+def learner_name(submission: Submission, known: dict) -> str:
+    """A learner's folder is their name; a notebook on its own is named by the part of its file
+    name before a lesson's name or number: alice_03_loss_backprop -> alice (never the lesson's
+    own name: a file named only after a lesson is "unnamed")."""
+    if not submission.by_file:
         return submission.learner
-    rest = submission.learner.replace(lesson, " ").strip(" _-.")
-    return rest or submission.learner
+    stem = submission.learner
+    cuts = [stem.find(lesson) for lesson in known if lesson in stem]
+    number = re.search(r"(?:^|[ _.-])\d\d(?:[ _.-]|$)", stem)
+    cuts += [number.start()] if number else []
+    name = stem[: min(cuts)].strip(" _-.") if cuts else stem
+    return name or "unnamed"
 
 
 def grade(
@@ -167,28 +176,32 @@ def grade(
     hidden: tuple[Path, ...] = (),
 ) -> Graded:
     """Grade one notebook (never raises for anything the notebook holds)."""
+    named = Submission(learner_name(submission, known), submission.path, submission.by_file)
+    if submission.path.is_dir():
+        files = sorted(p.name for p in submission.path.rglob("*") if p.is_file())[:5]
+        held = f"it holds {', '.join(files)}" if files else "it is empty"
+        return Graded(
+            named, None, "no notebook", notes=[f"No notebook (.ipynb) in the folder: {held}."]
+        )
     try:
         notebook = nbformat.read(submission.path, as_version=4)
     except Exception as error:  # not JSON, not a notebook, unreadable
-        why = f"{type(error).__name__}: {error}".splitlines()[0][:200]
+        why = _short(f"{type(error).__name__}: {error}".splitlines()[0], 200)
         lesson = lesson or next((name for name in known if name in submission.path.name), None)
-        submission = Submission(learner_name(submission, lesson), submission.path)
-        return Graded(submission, lesson, "not a notebook", notes=[f"Could not read it ({why})."])
-    lesson = lesson or lesson_of(submission.path, notebook, known)
-    submission = Submission(learner_name(submission, lesson), submission.path)
+        return Graded(named, lesson, "not a notebook", notes=[f"Could not read it ({why})."])
+    found = lesson_of(submission.path, notebook, known)
+    notes = []
+    if lesson and found and found != lesson:
+        notes.append(f"Graded as {lesson} (--lesson), but the notebook says it is {found}.")
+    lesson = lesson or found
     if lesson is None:
-        return Graded(
-            submission,
-            None,
-            "unknown lesson",
-            notes=[UNKNOWN],
-        )
+        return Graded(named, None, "unknown lesson", notes=[UNKNOWN])
     solution = known[lesson]
-    graded, notes = graded_notebook(solution, notebook)
+    graded, noticed = graded_notebook(solution, notebook)
     with tempfile.TemporaryDirectory(prefix="handcalc-grade-") as folder:
         ran = run(graded, Path(folder), limits, hidden)
-    result = _read(submission, lesson, solution, ran, notes, limits)
-    result.isolated = ran.isolated
+    result = _read(named, lesson, solution, ran, noticed, limits)
+    result.isolated, result.notes = ran.isolated, notes + result.notes
     return result
 
 
@@ -324,7 +337,26 @@ def grade_class(
             results[futures[future]] = future.result()
             bar.update()
         bar.close()
-    return [results[i] for i in range(len(submissions))]
+    return _newest_only([results[i] for i in range(len(submissions))])
+
+
+def _newest_only(graded: list[Graded]) -> list[Graded]:
+    """One row per learner and lesson: of several notebooks, the newest file counts, and its
+    page names the others."""
+    groups: dict[tuple[str, str], list[Graded]] = {}
+    for g in graded:
+        if g.lesson is not None:
+            groups.setdefault((g.submission.learner, g.lesson), []).append(g)
+    dropped = set()
+    for same in groups.values():
+        if len(same) > 1:
+            same.sort(key=lambda g: (g.submission.path.stat().st_mtime, str(g.submission.path)))
+            others = ", ".join(str(g.submission.path) for g in same[:-1])
+            same[-1].notes.append(
+                f"Also handed in for this lesson: {others}; the newest is graded."
+            )
+            dropped.update(id(g) for g in same[:-1])
+    return [g for g in graded if id(g) not in dropped]
 
 
 def columns(graded: list[Graded], known: dict) -> list[tuple[str, Exercise]]:
@@ -391,6 +423,15 @@ def feedback_page(learner: str, graded: list[Graded]) -> str:
     return PAGE.format(title=f"Feedback for {html.escape(learner)}", body="\n".join(parts))
 
 
+def page_name(learner: str) -> str:
+    """A file name for a learner's page that no other learner's can take: letters, digits and
+    _.- kept; where anything else was replaced, a short hash of the whole name is added."""
+    plain = re.sub(r"[^A-Za-z0-9_.-]+", "_", learner).strip(".") or "_"
+    if plain == learner:
+        return plain
+    return f"{plain}-{hashlib.sha256(learner.encode()).hexdigest()[:8]}"
+
+
 def write_feedback(graded: list[Graded], folder: Path) -> list[Path]:
     """One page per learner, folder/<learner>.html."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -399,7 +440,7 @@ def write_feedback(graded: list[Graded], folder: Path) -> list[Path]:
         by_learner.setdefault(g.submission.learner, []).append(g)
     written = []
     for learner, theirs in sorted(by_learner.items()):
-        path = folder / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', learner)}.html"
+        path = folder / f"{page_name(learner)}.html"
         path.write_text(feedback_page(learner, theirs), encoding="utf-8")
         written.append(path)
     return written

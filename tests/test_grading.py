@@ -529,3 +529,55 @@ def test_a_notebook_out_of_time_keeps_the_points_it_had_and_names_what_ran_too_l
     assert graded.status == "timed out" and graded.points == 1
     assert results == {"my_decoder_norms": "passed", "my_sae_sheet": "timed out"}
     assert graded.notes == ["The notebook did not finish within 30 s: it was running my_sae_sheet."]
+
+
+@pytest.mark.parametrize(
+    ("stem", "by_file", "name"),
+    [
+        ("uma_01_linear_relu", True, "uma"),  # even when the notebook is another lesson
+        ("bob-02-forward", True, "bob"),
+        ("01_linear_relu", True, "unnamed"),
+        ("chloë", True, "chloë"),
+        ("01_linear_relu", False, "01_linear_relu"),  # a folder's name is the learner's
+    ],
+)
+def test_a_learner_is_named_by_the_folder_or_the_file_name_before_the_lesson(
+    stem: str, by_file: bool, name: str
+) -> None:
+    known = grading.lessons(ROOT / "solutions")
+    submission = grading.Submission(stem, Path(f"{stem}.ipynb"), by_file)
+    assert grading.learner_name(submission, known) == name
+
+
+def test_feedback_pages_never_share_a_file() -> None:
+    names = ["Chloë", "Chloé", "Chlo_", "a b", "a_b", "ada"]
+    pages = [grading.page_name(n) for n in names]
+    assert len(set(pages)) == len(names) and grading.page_name("ada") == "ada"
+
+
+def test_bookkeeping_one_row_per_learner_and_lesson_and_a_row_for_no_notebook(
+    tmp_path: Path,
+) -> None:
+    """Issue 24: two files of one learner for one lesson give one row (the newer, the page
+    names the other); a folder with only a PDF gets a row; --lesson against the metadata is a
+    note on the row."""
+    submitted = tmp_path / "submitted"
+    (submitted / "pia").mkdir(parents=True)
+    (submitted / "pia" / "lesson 1.pdf").write_bytes(b"%PDF-1.4")
+    (submitted / "ada").mkdir()
+    nbformat.write(learner(WRONG_01), submitted / "ada" / "first try.ipynb")
+    os.utime(submitted / "ada" / "first try.ipynb", (1, 1))
+    nbformat.write(learner(ANSWER_01), submitted / "ada" / "01_linear_relu.ipynb")
+    known = grading.lessons(ROOT / "solutions")
+    graded = grading.grade_class(grading.find_submissions(submitted), known, progress=False)
+    rows = {(g.submission.learner, g.status): g for g in graded}
+    assert set(rows) == {("ada", "graded"), ("pia", "no notebook")}
+    ada, pia = rows[("ada", "graded")], rows[("pia", "no notebook")]
+    assert ada.points == 1 and "Also handed in for this lesson" in ada.notes[-1]
+    assert "first try.ipynb" in ada.notes[-1]
+    assert pia.notes == ["No notebook (.ipynb) in the folder: it holds lesson 1.pdf."]
+    forced = grading.grade(grading.Submission("ada", submitted / "ada" / "01_linear_relu.ipynb"),
+                           known, grading.Limits(), "03_loss_backprop")  # fmt: skip
+    assert forced.notes[0] == (
+        "Graded as 03_loss_backprop (--lesson), but the notebook says it is 01_linear_relu."
+    )
