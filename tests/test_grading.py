@@ -581,3 +581,20 @@ def test_bookkeeping_one_row_per_learner_and_lesson_and_a_row_for_no_notebook(
     assert forced.notes[0] == (
         "Graded as 03_loss_backprop (--lesson), but the notebook says it is 01_linear_relu."
     )
+
+
+def test_without_a_sandbox_the_gradebook_and_the_command_say_so(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    from handcalc import sandbox
+
+    monkeypatch.setattr(sandbox, "available", lambda: False)
+    submitted = tmp_path / "submitted"
+    submitted.mkdir()
+    nbformat.write(learner(ANSWER_01), submitted / "ada_01_linear_relu.ipynb")
+    book = tmp_path / "gradebook.csv"
+    assert grading.main([str(submitted), "--out", str(book), "--quiet"]) == 0
+    with book.open() as file:
+        (row,) = list(csv.DictReader(file))
+    assert row["isolated"] == "no" and row["points"] == "1"
+    assert "WARNING: the notebooks ran without a sandbox" in capsys.readouterr().err
