@@ -26,6 +26,7 @@ import uuid
 from pathlib import Path
 
 COURSE = Path(__file__).resolve().parent.parent
+SYSTEM_PATH = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
 CGROUP_ROOTS = (Path("/sys/fs/cgroup/unified"), Path("/sys/fs/cgroup"))
 
 
@@ -43,7 +44,8 @@ def bwrap() -> str | None:
         pass
     found += [p for p in (shutil.which("bwrap"),) if p]
     for program in found:
-        trial = [program, "--ro-bind", "/", "/", "--unshare-all", "--die-with-parent", "true"]
+        trial = [program, "--ro-bind", "/", "/", "--unshare-all", "--die-with-parent",
+                 sys.executable, "-c", ""]  # fmt: skip
         try:
             if subprocess.run(trial, capture_output=True, timeout=20).returncode == 0:
                 return program
@@ -82,6 +84,8 @@ def command(argv: list[str], writable: list[Path], hidden: list[Path], home: Pat
     for folder in writable:
         args += ["--bind", str(folder.resolve()), str(folder.resolve())]
     args += ["--setenv", "HOME", str(home.resolve()), "--chdir", str(home.resolve())]
+    # PATH without folders the sandbox hides (a PATH entry under /tmp or home would be empty).
+    args += ["--setenv", "PATH", os.pathsep.join([str(Path(sys.prefix) / "bin"), *SYSTEM_PATH])]
     return [*args, "--", *argv]
 
 
@@ -133,12 +137,8 @@ class Group:
         if not self.folders:
             return None
         procs = " ".join(f"{folder}/cgroup.procs" for folder in self.folders)
-        return [
-            "sh",
-            "-c",
-            f'for p in {procs}; do echo $$ > "$p" || exit 97; done; exec "$@"',
-            "sh",
-        ]
+        moved = f'for p in {procs}; do echo $$ > "$p" || exit 97; done; exec "$@"'
+        return ["/bin/sh", "-c", moved, "sh"]
 
     def close(self) -> None:
         """Kill whatever is left in the group, then remove it (the kernel frees a cgroup only
