@@ -68,7 +68,7 @@ def train(latents: int, k: int, X: np.ndarray, seed: int = SEED) -> SAE:
 def distance(a: SAE, b: SAE, X: np.ndarray) -> dict[str, float]:
     """How far two SAEs are apart: the largest parameter difference, and for the latents that
     fire on X, the mean best cosine of a's decoder columns with b's (1: the same directions)."""
-    from .sae import cosine_matrix, variance_explained
+    from .sae import cosine_matrix
 
     pairs = zip(a.params().values(), b.params().values(), strict=True)
     largest = max(float(np.abs(pa - pb).max()) for pa, pb in pairs)
@@ -77,8 +77,6 @@ def distance(a: SAE, b: SAE, X: np.ndarray) -> dict[str, float]:
     return {
         "largest parameter difference": largest,
         "mean best cosine": float(np.abs(cosines).max(axis=1).mean()) if cosines.size else 0.0,
-        "live latents": float(live[0].sum()),
-        "variance explained": variance_explained(X, a.decode(a.encode(X))),
     }
 
 
@@ -91,6 +89,7 @@ def main(argv: list[str] | None = None) -> None:
     from .features import collect
     from .grammar import corpus
     from .lm import load
+    from .sae import variance_explained
 
     parser = argparse.ArgumentParser(prog="python -m handcalc.shipped", description=main.__doc__)
     parser.add_argument("--save", action="store_true", help=f"overwrite {PATH.name}")
@@ -107,8 +106,9 @@ def main(argv: list[str] | None = None) -> None:
         seconds = time.perf_counter() - start
         key = name(site, latents, k)
         saved.update({f"{key}.{p}": v for p, v in sae.params().items()})
-        d = distance(sae, sae, acts[site])
-        line = f"{key:16} {seconds:7.1f} {d['live latents']:5.0f} {d['variance explained']:6.3f}"
+        F = sae.encode(acts[site])
+        live, fve = int((F > 0).any(axis=1).sum()), variance_explained(acts[site], sae.decode(F))
+        line = f"{key:16} {seconds:7.1f} {live:5} {fve:6.3f}"
         if shipped(site, latents, k):
             away = distance(sae, load_sae(site, latents, k), acts[site])
             line += (f"   largest parameter difference {away['largest parameter difference']:.1e},"
