@@ -21,6 +21,7 @@ from .display import number
 from .kl import bernoulli_kl
 from .mistakes import Suspect, suspects
 from .problems import AutoencoderProblem, SAEProblem
+from .recording import judged
 from .scale import encoder_flops, sae_parameters
 from .traces import Trace, autoencoder_trace, sae_trace
 
@@ -94,6 +95,7 @@ def _shape_words(shape: tuple[int, ...]) -> str:
     return "shape (" + ", ".join(map(str, shape)) + ")"
 
 
+@judged(step=True)
 def check(
     step: str, answer: ArrayLike, problem: AutoencoderProblem | SAEProblem | Trace
 ) -> Feedback:
@@ -105,6 +107,7 @@ def check(
     return compare(answer, trace[step], step, lambda: suspects(trace, step), axes=trace.axes(step))
 
 
+@judged()
 def compare(
     answer: ArrayLike,
     expected: ArrayLike,
@@ -207,6 +210,7 @@ def _listed(kind: str, mistakes: list[tuple[str, ArrayLike]]) -> list[Suspect]:
     ]
 
 
+@judged()
 def check_kl(answer: ArrayLike, rho: float, rates: ArrayLike) -> Feedback:
     """Check KL(rho || r) for each rate r (lesson 07), naming the usual slips."""
     r = np.asarray(rates, dtype=float)
@@ -228,6 +232,7 @@ def _kl_swapped(rho: float, rates: np.ndarray) -> np.ndarray:
     return rates * np.log(rates / rho) + (1 - rates) * np.log((1 - rates) / (1 - rho))
 
 
+@judged()
 def check_topk(answer: ArrayLike, Z: ArrayLike, k: int) -> Feedback:
     """Check TopK(Z, k): each column's (sample's) k largest positive entries kept, the rest 0."""
     Z = np.asarray(Z, dtype=float)
@@ -249,6 +254,7 @@ def check_topk(answer: ArrayLike, Z: ArrayLike, k: int) -> Feedback:
     return compare(answer, keep(by_column & (Z > 0)), f"TopK(Z, {k})", mistakes)
 
 
+@judged()
 def check_top_contexts(answer: ArrayLike, activations: ArrayLike, k: int) -> Feedback:
     """Check the indices of the k largest activations, largest first (lesson 08)."""
     a = np.asarray(activations, dtype=float)
@@ -267,6 +273,7 @@ def check_top_contexts(answer: ArrayLike, activations: ArrayLike, k: int) -> Fee
     return compare(answer, order[:k], f"the top {k} tokens", mistakes)
 
 
+@judged()
 def check_logit_effect(
     answer: ArrayLike, direction: ArrayLike, W_U: ArrayLike, gain: ArrayLike
 ) -> Feedback:
@@ -286,6 +293,7 @@ def check_logit_effect(
     return compare(answer, W_U @ (gain * (d - d.mean())), "the logit effect", mistakes)
 
 
+@judged()
 def check_steer(
     answer: ArrayLike, z: ArrayLike, f: ArrayLike, W_dec: ArrayLike, b_dec: ArrayLike,
     latent: int, value: float,
@@ -313,6 +321,7 @@ def check_steer(
     return compare(answer, decode(clamped) + error, "the steered activations", mistakes)
 
 
+@judged()
 def check_feature_attribution(
     answer: ArrayLike, f: ArrayLike, W_dec: ArrayLike, readout: ArrayLike
 ) -> Feedback:
@@ -333,6 +342,7 @@ def check_feature_attribution(
     return compare(answer, f * gradient, "each feature's attribution", mistakes)
 
 
+@judged()
 def check_sae_parameters(answer: float, d: int, m: int) -> Feedback:
     """Check the number of parameters of an SAE of width d with m latents (lesson 11)."""
 
@@ -347,6 +357,7 @@ def check_sae_parameters(answer: float, d: int, m: int) -> Feedback:
     return compare(answer, sae_parameters(d, m), "the parameter count", mistakes)
 
 
+@judged()
 def check_encoder_flops(answer: float, d: int, m: int) -> Feedback:
     """Check the FLOPs to encode one token (lesson 11)."""
 
@@ -359,6 +370,7 @@ def check_encoder_flops(answer: float, d: int, m: int) -> Feedback:
     return compare(answer, encoder_flops(d, m), "the encoder's FLOPs per token", mistakes)
 
 
+@judged()
 def check_toy_forward(answer: ArrayLike, W: ArrayLike, b: ArrayLike, X: ArrayLike) -> Feedback:
     """Check x' = ReLU(Wᵀ W x + b) for every column x of X (lesson 05)."""
     W, b, X = (np.asarray(x, dtype=float) for x in (W, b, X))
@@ -377,6 +389,7 @@ def check_toy_forward(answer: ArrayLike, W: ArrayLike, b: ArrayLike, X: ArrayLik
     return compare(answer, np.maximum(inner, 0), "x'", mistakes)
 
 
+@judged()
 def check_interference(answer: ArrayLike, W: ArrayLike) -> Feedback:
     """Check WᵀW, the features' overlaps (lesson 05)."""
     W = np.asarray(W, dtype=float)
@@ -392,6 +405,7 @@ def check_interference(answer: ArrayLike, W: ArrayLike) -> Feedback:
     return compare(answer, W.T @ W, "WᵀW", mistakes)
 
 
+@judged()
 def check_rotation(answer: ArrayLike, W: ArrayLike, degrees: float) -> Feedback:
     """Check R W, W's columns rotated by `degrees` in the hidden plane (lesson 05)."""
     from .superposition import rotate
@@ -409,6 +423,7 @@ def check_rotation(answer: ArrayLike, W: ArrayLike, degrees: float) -> Feedback:
     return compare(answer, rotate(W, degrees), "W rotated", mistakes)
 
 
+@judged(many=True)
 def check_sae_gradients(answer: tuple, sae, X: ArrayLike, lam: float) -> list[Feedback]:
     """Check (loss, grads) of an L1 SAE on a batch X (d, n), averaged over the samples, against
     the trainer's hand gradients (lesson 07): one verdict for the loss and one per gradient."""
@@ -489,6 +504,7 @@ def _unmasked_encoder(sae, X: np.ndarray, F: np.ndarray, lam: float) -> np.ndarr
     return dF @ X.T
 
 
+@judged()
 def check_adam_step(answer: tuple, p, g, m, v, t: int, lr: float) -> Feedback:
     """Check one Adam step (p, m, v) -> (new p, new m, new v) as PyTorch computes it (lesson
     07), with betas (0.9, 0.999) and eps 1e-8."""
@@ -534,25 +550,43 @@ def check_adam_step(answer: tuple, p, g, m, v, t: int, lr: float) -> Feedback:
     return compare(given_p, right, "the new parameter", mistakes)
 
 
-def check_torch_sae(model_class, sae, X: ArrayLike, lam: float) -> list[Feedback]:
-    """Check a learner's PyTorch SAE (lesson 07): model_class(d, m) with nn.Linear `encoder`
-    and `decoder`, forward(x) -> (x_hat, f) with rows as samples, loss(x, lam) averaged over the
-    batch. It gets `sae`'s weights; its outputs and gradients must equal the hand-derived ones."""
+def _torch_sae_outputs(model_class, sae, X: ArrayLike, lam: float) -> dict:
+    """What a learner's PyTorch SAE class computes with `sae`'s weights on X: x_hat and f (as
+    columns), the loss and each parameter's gradient (None where it has none), as arrays."""
     import torch
 
-    from .trainer import Penalty, numpy_gradients
-
     X = np.asarray(X, dtype=float)
-    (d, n), m = X.shape, sae.W_enc.shape[0]
-    model = model_class(d, m).double()
+    model = model_class(X.shape[0], sae.W_enc.shape[0]).double()
+    layers = {"enc": model.encoder, "dec": model.decoder}
     with torch.no_grad():
-        for layer, W, b in ((model.encoder, sae.W_enc, sae.b_enc), (model.decoder, sae.W_dec,
-                            sae.b_dec)):  # fmt: skip
-            layer.weight.copy_(torch.from_numpy(W)), layer.bias.copy_(torch.from_numpy(b))
+        for part, layer in layers.items():
+            layer.weight.copy_(torch.from_numpy(getattr(sae, f"W_{part}")))
+            layer.bias.copy_(torch.from_numpy(getattr(sae, f"b_{part}")))
     x = torch.from_numpy(X.T.copy())
     x_hat, f = model(x)
     loss = model.loss(x, lam)
     loss.backward()
+    grads = {}
+    for part, layer in layers.items():
+        for name, p in (("W", layer.weight), ("b", layer.bias)):
+            grads[f"{name}_{part}"] = None if p.grad is None else p.grad.numpy()
+    return {"x_hat": x_hat.detach().numpy().T, "f": f.detach().numpy().T,
+            "loss": loss.item(), "grads": grads}  # fmt: skip
+
+
+@judged(many=True, collect=_torch_sae_outputs)
+def check_torch_sae(model_class, sae, X: ArrayLike, lam: float) -> list[Feedback]:
+    """Check a learner's PyTorch SAE (lesson 07): model_class(d, m) with nn.Linear `encoder`
+    and `decoder`, forward(x) -> (x_hat, f) with rows as samples, loss(x, lam) averaged over the
+    batch. It gets `sae`'s weights; its outputs and gradients must equal the hand-derived ones.
+    (Under a grader, model_class is what _torch_sae_outputs recorded of it.)"""
+    from .trainer import Penalty, numpy_gradients
+
+    out = model_class if isinstance(model_class, dict) else _torch_sae_outputs(
+        model_class, sae, X, lam
+    )
+    X = np.asarray(X, dtype=float)
+    (d, n) = X.shape
     right_loss, grads, F, X_hat = numpy_gradients(sae, X, Penalty(lam=lam))
     Z = sae.W_enc @ X + sae.b_enc[:, None]
     norms = np.linalg.norm(sae.W_dec, axis=0)
@@ -574,40 +608,55 @@ def check_torch_sae(model_class, sae, X: ArrayLike, lam: float) -> list[Feedback
         ])  # fmt: skip
 
     verdicts = [
-        compare(x_hat.detach().numpy().T, X_hat, "x_hat (as columns)"),
-        compare(f.detach().numpy().T, F, "f (as columns)", f_slips),
-        compare(loss.item(), right_loss, "the loss", loss_slips),
+        compare(out["x_hat"], X_hat, "x_hat (as columns)"),
+        compare(out["f"], F, "f (as columns)", f_slips),
+        compare(out["loss"], right_loss, "the loss", loss_slips),
     ]
     if not all(verdicts):
         verdicts.append(Feedback(False, "The gradients follow from the forward pass and the "
                                  "loss: fix those first, then check again."))  # fmt: skip
         return verdicts
-    for name, layer, part in (("W_enc", model.encoder, "weight"), ("b_enc", model.encoder, "bias"),
-                              ("W_dec", model.decoder, "weight"), ("b_dec", model.decoder,
-                              "bias")):  # fmt: skip
-        grad = getattr(layer, part).grad
-        verdicts.append(compare(None if grad is None else grad.numpy(), grads[name], f"d{name}"))
+    for name in ("W_enc", "b_enc", "W_dec", "b_dec"):
+        verdicts.append(compare(out["grads"].get(name), grads[name], f"d{name}"))
     return verdicts
 
 
+def _copy(sae):
+    from .trainer import SAE
+
+    return SAE(*(value.copy() for value in sae.params().values()), sae.k)
+
+
+def _resampled(resample_fn, sae, dead: ArrayLike, X: ArrayLike, X_hat: ArrayLike) -> dict:
+    """A learner's resample_fn run on a copy of sae: the copy's parameters afterwards (or
+    those of the SAE it returned instead), as arrays."""
+    from .trainer import SAE
+
+    mine = _copy(sae)
+    returned = resample_fn(mine, np.asarray(dead), np.asarray(X, dtype=float),
+                           np.asarray(X_hat, dtype=float))  # fmt: skip
+    if isinstance(returned, SAE):
+        mine = returned  # a new SAE returned instead of changing this one: just as good
+    return {name: getattr(mine, name) for name in ("W_dec", "W_enc", "b_enc")}
+
+
+@judged(many=True, collect=_resampled)
 def check_resample(resample_fn, sae, dead: ArrayLike, X: ArrayLike, X_hat: ArrayLike) -> list:
     """Check a learner's resample_fn(sae, dead, X, X_hat) (lesson 07), which changes a copy of
     `sae` in place like handcalc.trainer.resample: the decoder, encoder and bias of each dead
-    latent, the others untouched."""
-    from .trainer import RESAMPLE_SCALE, SAE, resample
+    latent, the others untouched. (Under a grader, resample_fn is what _resampled recorded.)"""
+    from types import SimpleNamespace
+
+    from .trainer import RESAMPLE_SCALE, resample
 
     dead = np.asarray(dead)
     X, X_hat = np.asarray(X, dtype=float), np.asarray(X_hat, dtype=float)
-
-    def copy() -> SAE:
-        return SAE(*(value.copy() for value in sae.params().values()), sae.k)
-
-    right = copy()
+    right = _copy(sae)
     resample(right, dead, X, X_hat)
-    mine = copy()
-    returned = resample_fn(mine, dead, X, X_hat)
-    if isinstance(returned, SAE):
-        mine = returned  # a new SAE returned instead of changing this one: just as good
+    out = resample_fn if isinstance(resample_fn, dict) else _resampled(
+        resample_fn, sae, dead, X, X_hat
+    )
+    mine = SimpleNamespace(**{name: np.asarray(out[name], dtype=float) for name in out})
     alive = np.setdiff1d(np.arange(sae.b_enc.size), dead)
     untouched = (
         np.array_equal(mine.W_dec[:, alive], sae.W_dec[:, alive])
@@ -670,6 +719,7 @@ def check_resample(resample_fn, sae, dead: ArrayLike, X: ArrayLike, X_hat: Array
     return [decoder, encoder, bias]
 
 
+@judged()
 def check_precision_recall(answer, activations: ArrayLike, holds: ArrayLike) -> Feedback:
     """Check (precision, recall) of a latent's firing for a property (lesson 08)."""
     from .features import precision_recall
@@ -694,6 +744,7 @@ def check_precision_recall(answer, activations: ArrayLike, holds: ArrayLike) -> 
     return compare(answer, right, "(precision, recall)", mistakes)
 
 
+@judged()
 def check_specificity(answer, activations: ArrayLike, holds: ArrayLike, bands: int = 4) -> Feedback:
     """Check the share of firings where the property holds, by band of activation (lesson 08)."""
     from .features import specificity_by_band
@@ -723,6 +774,7 @@ def check_specificity(answer, activations: ArrayLike, holds: ArrayLike, bands: i
     return compare(answer, right, "the share in each band", mistakes)
 
 
+@judged()
 def check_variance_spectrum(answer: ArrayLike, X: ArrayLike) -> Feedback:
     """Check the cumulative share of variance in the first 1, 2, ... principal components."""
     from .features import variance_spectrum
@@ -746,6 +798,7 @@ def check_variance_spectrum(answer: ArrayLike, X: ArrayLike) -> Feedback:
     return compare(answer, right, "the variance spectrum", mistakes)
 
 
+@judged(answers=2)
 def check_hypothesis(latent: int, hypothesis: str, F: ArrayLike, data, acts, read=()) -> Feedback:
     """Test a learner's hypothesis about what a latent means against the grammar's labels (lesson
     08): right when its F1 (precision and recall of firing) is at least 0.75. `read` lists
@@ -786,6 +839,7 @@ def check_hypothesis(latent: int, hypothesis: str, F: ArrayLike, data, acts, rea
     return Feedback(False, f"Not supported yet. {numbers} {advice}")
 
 
+@judged()
 def check_clamp_as_addition(
     answer: ArrayLike, z: ArrayLike, f: ArrayLike, W_dec: ArrayLike, latent: int, value: float
 ) -> Feedback:
@@ -812,6 +866,7 @@ def check_clamp_as_addition(
     )
 
 
+@judged()
 def check_mean_difference(
     answer: ArrayLike, A: ArrayLike, holds: ArrayLike, other: ArrayLike
 ) -> Feedback:
@@ -839,6 +894,7 @@ def check_mean_difference(
     return compare(answer, right, "the mean difference", mistakes)
 
 
+@judged()
 def check_atp(answer, model, data, splice, site: str) -> Feedback:
     """Check a learner's attribution patching at one site (lesson 10): (positions, latents),
     (f_clean - f_corrupt) * dm/df summed over the pairs, as circuits.attribute computes it."""
@@ -882,6 +938,7 @@ def check_atp(answer, model, data, splice, site: str) -> Feedback:
                    axes=("position", "latent"))  # fmt: skip
 
 
+@judged()
 def check_loss_recovered(answer: float, L_model: float, L_sae: float, L_ablated: float) -> Feedback:
     """Check the fraction of loss recovered, (L_ablated - L_sae) / (L_ablated - L_model)."""
     gap = L_ablated - L_model
@@ -901,6 +958,7 @@ def check_loss_recovered(answer: float, L_model: float, L_sae: float, L_ablated:
     return compare(answer, (L_ablated - L_sae) / gap, "the fraction of loss recovered", mistakes)
 
 
+@judged()
 def check_auroc(answer: float, scores: ArrayLike, positive: ArrayLike) -> Feedback:
     """Check the AUROC of scores as a detector of positive (lesson 08), ties counting half."""
     from .features import auroc
@@ -924,6 +982,7 @@ def check_auroc(answer: float, scores: ArrayLike, positive: ArrayLike) -> Feedba
     return compare(answer, auroc(scores, positive), "the AUROC", mistakes)
 
 
+@judged()
 def check_auxk_loss(answer: float, sae, X: ArrayLike, dead: ArrayLike, k_aux: int) -> Feedback:
     """Check the AuxK loss of a TopK SAE on X (lesson 11), naming the usual slips."""
     from .sae import auxk_loss
@@ -954,6 +1013,7 @@ def check_auxk_loss(answer: float, sae, X: ArrayLike, dead: ArrayLike, k_aux: in
     return compare(answer, right, "the AuxK loss", mistakes)
 
 
+@judged()
 def check_normalise(answer, A: ArrayLike) -> Feedback:
     """Check (X, mean, scale): A (d, n) centred, then divided by one number so that the
     root-mean-square length of its columns is 1 (lesson 11, as lesson 08's collect does)."""
@@ -984,6 +1044,7 @@ def check_normalise(answer, A: ArrayLike) -> Feedback:
     return compare(answer[2], scale, "the normalised activations, the mean and the scale")
 
 
+@judged(many=True)
 def check_toy_gradients(answer, W: ArrayLike, b: ArrayLike, X: ArrayLike, importance) -> list:
     """Check (loss, dW, db) of lesson 05's toy model on X (n x samples): the mean over samples of
     Σ_i I_i (x_i − x'_i)², x' = ReLU(WᵀW x + b); the gradients from PyTorch's autograd."""
@@ -1034,31 +1095,48 @@ def check_toy_gradients(answer, W: ArrayLike, b: ArrayLike, X: ArrayLike, import
     ]
 
 
-def check_clamp_change(make_change, latent: int, value: float) -> Feedback:
-    """Check a learner's make_change(latent, value) (lesson 09): a function that takes features
-    f (..., latents) and returns them with feature `latent` set to `value` everywhere, leaving
-    its input unchanged."""
+def _clamp_input(latent: int):
+    """The features a clamp check hands to the learner's change: (2, 3, latent + 3)."""
     import torch
 
     latents = latent + 3
-    f = torch.arange(6 * latents, dtype=torch.float64).reshape(2, 3, latents) / 10  # (2, 3, m)
+    return torch.arange(6 * latents, dtype=torch.float64).reshape(2, 3, latents) / 10
+
+
+def _clamped(make_change, latent: int, value: float) -> dict:
+    """What a learner's make_change(latent, value) does: {"problem": what is wrong with it}, or
+    {"out": the changed features, "wrote": whether it changed its input}."""
+    import torch
+
+    f = _clamp_input(latent)
     original = f.clone()
     change = make_change(latent, value)
     if not callable(change):
-        message = (
+        return {"problem": (
             f"my_clamp should return a function (the change), not {type(change).__name__}: "
             "define one inside it and return it."
-        )
-        return Feedback(False, message)
+        )}  # fmt: skip
     out = change(f)
     if out is None:
-        return Feedback(False, "Your change returns None: return the new features.")
-    if not torch.equal(f, original):
+        return {"problem": "Your change returns None: return the new features."}
+    return {"out": torch.as_tensor(out).detach().numpy(), "wrote": not torch.equal(f, original)}
+
+
+@judged(collect=_clamped)
+def check_clamp_change(make_change, latent: int, value: float) -> Feedback:
+    """Check a learner's make_change(latent, value) (lesson 09): a function that takes features
+    f (..., latents) and returns them with feature `latent` set to `value` everywhere, leaving
+    its input unchanged. (Under a grader, make_change is what _clamped recorded of it.)"""
+    done = make_change if isinstance(make_change, dict) else _clamped(make_change, latent, value)
+    if "problem" in done:
+        return Feedback(False, str(done["problem"]))
+    if done.get("wrote"):
         message = (
             "Your change writes into the features it is given: .clone() them first. sae_edit "
             "needs the original f to compute the error term."
         )
         return Feedback(False, message)
+    original = _clamp_input(latent)
     right = original.clone()
     right[..., latent] = value
 
@@ -1074,9 +1152,10 @@ def check_clamp_change(make_change, latent: int, value: float) -> Feedback:
              added.numpy()),
         ])  # fmt: skip
 
-    return compare(out.detach().numpy(), right.numpy(), "the clamped features", mistakes)
+    return compare(done.get("out"), right.numpy(), "the clamped features", mistakes)
 
 
+@judged()
 def check_integrated_gradients(answer, model, data, splice, site: str, steps: int) -> Feedback:
     """Check a learner's integrated gradients for the features at one site (lesson 10), as
     circuits.attribute(steps=steps) computes them: the gradient averaged at α = 1/steps, ..., 1
@@ -1103,6 +1182,7 @@ def check_integrated_gradients(answer, model, data, splice, site: str, steps: in
                    axes=("position", "latent"))  # fmt: skip
 
 
+@judged()
 def check_l0(answer: float, F: ArrayLike) -> Feedback:
     """Check L0, the mean number of active latents per sample (lesson 07)."""
     from .sae import l0
@@ -1122,6 +1202,7 @@ def check_l0(answer: float, F: ArrayLike) -> Feedback:
     return compare(answer, l0(F), "L0", mistakes)
 
 
+@judged()
 def check_variance_explained(answer: float, X: ArrayLike, X_hat: ArrayLike) -> Feedback:
     """Check the fraction of variance explained (lesson 07)."""
     from .sae import variance_explained

@@ -8,7 +8,9 @@ NotImplementedError passes through unchanged: that exercise is simply not done y
 
 Under a grader (handcalc-grade sets HANDCALC_GRADING, nbgrader sets NBGRADER_EXECUTION) the cell
 also shows its verdict as data (VERDICT: passed, and each check's message) and, unless every
-check it showed was right, ends with NotPassed, so that nbgrader counts the cell as failed.
+check it showed was right, ends with NotPassed, so that nbgrader counts the cell as failed. Under
+handcalc-grade the learner's kernel judges nothing (handcalc.recording): its VERDICT only says
+whether the learner's code raised, and the grader's own kernel judges the recorded answers.
 """
 
 from __future__ import annotations
@@ -23,12 +25,14 @@ from types import FrameType, TracebackType
 
 import numpy as np
 
+from . import recording
 from .checks import WRONG, Feedback, shown
 
 _LIBRARIES = ("site-packages", "dist-packages", str(Path(__file__).parent), "/lib/python")
 GRADERS = ("HANDCALC_GRADING", "NBGRADER_EXECUTION")
 VERDICT = "application/vnd.handcalc.verdict+json"
 NOT_DONE = "Not done yet: the exercise still raises NotImplementedError."
+NO_VERDICT = "The cell showed no verdict."
 
 
 class NotPassed(Exception):
@@ -43,7 +47,7 @@ def grading() -> bool:
 def exercise() -> Iterator[None]:
     """Run a check cell's code; if the learner's code raises, say why in the course's words."""
     verdicts: list[Feedback] = []
-    token = shown.set(verdicts)
+    token, calls = shown.set(verdicts), recording.begin_cell()
     try:
         yield
     except NotImplementedError:
@@ -55,18 +59,26 @@ def exercise() -> Iterator[None]:
         print("".join(traceback.format_exception(error, limit=-3)).rstrip())
         _report(verdicts, explain_error(error), fail=True)
     else:
-        _report(verdicts, None if verdicts else "The cell showed no verdict.", fail=True)
+        _report(verdicts, None if verdicts else NO_VERDICT, fail=True)
     finally:
         shown.reset(token)
+        recording.end_cell(calls)
 
 
 def _report(verdicts: list[Feedback], problem: str | None, fail: bool = False) -> None:
     """Under a grader: show the verdict as data, and end the cell with NotPassed unless every
-    check was right (or unless the cell is raising already)."""
+    check was right (or unless the cell is raising already). In the learner's kernel under
+    handcalc-grade the verdict is only whether the code raised ("passed": None)."""
     if not grading():
         return
     from IPython.display import display
 
+    if recording.mode() == "record":
+        problem = None if problem == NO_VERDICT else problem
+        display({VERDICT: {"passed": None, "problem": problem, "checks": []}}, raw=True)
+        if fail and problem:
+            raise NotPassed(problem) from None
+        return
     wrong = sum(not v.correct for v in verdicts)
     passed = problem is None and not wrong
     checks = [{"correct": v.correct, "message": v.message} for v in verdicts]
