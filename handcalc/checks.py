@@ -582,8 +582,10 @@ def check_torch_sae(model_class, sae, X: ArrayLike, lam: float) -> list[Feedback
     (Under a grader, model_class is what _torch_sae_outputs recorded of it.)"""
     from .trainer import Penalty, numpy_gradients
 
-    out = model_class if isinstance(model_class, dict) else _torch_sae_outputs(
-        model_class, sae, X, lam
+    out = (
+        model_class
+        if isinstance(model_class, dict)
+        else _torch_sae_outputs(model_class, sae, X, lam)
     )
     X = np.asarray(X, dtype=float)
     (d, n) = X.shape
@@ -653,8 +655,10 @@ def check_resample(resample_fn, sae, dead: ArrayLike, X: ArrayLike, X_hat: Array
     X, X_hat = np.asarray(X, dtype=float), np.asarray(X_hat, dtype=float)
     right = _copy(sae)
     resample(right, dead, X, X_hat)
-    out = resample_fn if isinstance(resample_fn, dict) else _resampled(
-        resample_fn, sae, dead, X, X_hat
+    out = (
+        resample_fn
+        if isinstance(resample_fn, dict)
+        else _resampled(resample_fn, sae, dead, X, X_hat)
     )
     mine = SimpleNamespace(**{name: np.asarray(out[name], dtype=float) for name in out})
     alive = np.setdiff1d(np.arange(sae.b_enc.size), dead)

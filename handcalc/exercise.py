@@ -29,7 +29,7 @@ from . import recording
 from .checks import WRONG, Feedback, shown
 
 _LIBRARIES = ("site-packages", "dist-packages", str(Path(__file__).parent), "/lib/python")
-GRADERS = ("HANDCALC_GRADING", "NBGRADER_EXECUTION")
+GRADERS = ("HANDCALC_GRADING", "HANDCALC_JUDGE", "NBGRADER_EXECUTION")
 VERDICT = "application/vnd.handcalc.verdict+json"
 NOT_DONE = "Not done yet: the exercise still raises NotImplementedError."
 NO_VERDICT = "The cell showed no verdict."

@@ -31,6 +31,8 @@ import nbformat
 from .assignment import Exercise, exercises, graded_notebook
 from .checks import RIGHT, WRONG
 from .exercise import NOT_DONE, VERDICT
+from .judge import Judge, Judges
+from .recording import ANSWER
 from .runner import DEFAULT, Limits, Run, run
 
 SOLUTIONS = Path(__file__).resolve().parent.parent / "solutions"
@@ -174,8 +176,14 @@ def grade(
     limits: Limits,
     lesson: str | None = None,
     hidden: tuple[Path, ...] = (),
+    judges: Judges | None = None,
 ) -> Graded:
-    """Grade one notebook (never raises for anything the notebook holds)."""
+    """Grade one notebook (never raises for anything the notebook holds): its answers are
+    recorded in a sandboxed kernel and judged in the grader's own (handcalc.judge); judges:
+    the class's, else this call starts and ends its own."""
+    if judges is None:
+        with Judges(known, limits.cell_seconds) as own:
+            return grade(submission, known, limits, lesson, hidden, own)
     named = Submission(learner_name(submission, known), submission.path, submission.by_file)
     if submission.path.is_dir():
         files = sorted(p.name for p in submission.path.rglob("*") if p.is_file())[:5]
@@ -200,20 +208,23 @@ def grade(
     graded, noticed = graded_notebook(solution, notebook)
     with tempfile.TemporaryDirectory(prefix="handcalc-grade-") as folder:
         ran = run(graded, Path(folder), limits, hidden)
-    result = _read(named, lesson, solution, ran, noticed, limits)
+    result = _read(named, lesson, solution, ran, noticed, limits, judges(lesson))
     result.isolated, result.notes = ran.isolated, notes + result.notes
     return result
 
 
-def _read(submission, lesson, solution, ran: Run, notes, limits: Limits) -> Graded:
+def _read(submission, lesson, solution, ran: Run, notes, limits: Limits, judge: Judge) -> Graded:
     cells = {cell.id: cell for cell in ran.notebook.cells}
+    sources = {cell.id: cell.source for cell in solution.cells}
     outcomes = []
     for exercise in exercises(solution):
         said = list(notes.get(exercise.name, []))
         for answer in exercise.answers:
             errors = [e for e in _errors(cells[answer]) if not e.startswith("SyntaxError")]
             said += [f"Your answer cell raised {e}." for e in errors]
-        outcome = _outcome(exercise, cells[exercise.check], exercise.check in ran.timed_out)
+        check = cells[exercise.check]
+        source = sources[exercise.check]  # the course's, never what came back from the run
+        outcome = _outcome(exercise, check, source, exercise.check in ran.timed_out, judge)
         outcome.notes = said + outcome.notes
         outcomes.append(outcome)
     overall = _stopped_cells(ran, outcomes, limits)
@@ -292,24 +303,37 @@ def _short(text: str, limit: int = 600) -> str:
     return f"{text[:limit]} ... ({len(text) - limit:,} more characters not shown)"
 
 
-def _outcome(exercise: Exercise, cell: nbformat.NotebookNode, timed_out: bool) -> Outcome:
-    verdicts = [o.data[VERDICT] for o in cell.outputs if VERDICT in o.get("data", {})]
-    errors = [o for o in cell.outputs if o.output_type == "error"]
+def _outcome(
+    exercise: Exercise, cell: nbformat.NotebookNode, source: str, timed_out: bool, judge: Judge
+) -> Outcome:
+    """What the learner's run of a check cell says (timed out, not done, raised, not run); if
+    it ran, the verdict of the grader's own kernel on the answers it recorded."""
+    outputs = cell.get("outputs", [])
+    said = [o.data[VERDICT] for o in outputs if VERDICT in o.get("data", {})]
+    answers = {
+        o.data[ANSWER].get("key"): o.data[ANSWER].get("value")
+        for o in outputs
+        if isinstance(o.get("data", {}).get(ANSWER), dict)
+    }
+    errors = [o for o in outputs if o.output_type == "error"]
     if timed_out or any(e.ename == "KeyboardInterrupt" for e in errors):
         return Outcome(exercise, "timed out", notes=[TOO_LONG])
-    if verdicts:
-        verdict = verdicts[-1]
-        checks = [(c["correct"], _short(c["message"], 2000)) for c in verdict["checks"]]
-        if verdict["passed"]:
-            return Outcome(exercise, "passed", checks)
-        if verdict["problem"] == NOT_DONE:
-            return Outcome(exercise, "not done", checks, [NOT_DONE])
-        if verdict["problem"]:
-            return Outcome(exercise, "error", checks, [_short(verdict["problem"])])
-        return Outcome(exercise, "wrong", checks)
+    problem = said[-1].get("problem") if said and isinstance(said[-1], dict) else None
+    if problem == NOT_DONE:
+        return Outcome(exercise, "not done", notes=[NOT_DONE])
+    if problem:
+        return Outcome(exercise, "error", notes=[_short(str(problem))])
     if errors:
         return Outcome(exercise, "error", notes=[_short(f"{e.ename}: {e.evalue}") for e in errors])
-    return Outcome(exercise, "not run", notes=[NOT_RUN])
+    if not said and not answers:
+        return Outcome(exercise, "not run", notes=[NOT_RUN])
+    verdict = judge.verdict(exercise.check, source, {k: v for k, v in answers.items() if isinstance(k, str)})
+    checks = [(bool(c["correct"]), _short(str(c["message"]), 2000)) for c in verdict["checks"]]
+    if verdict["passed"] is True:
+        return Outcome(exercise, "passed", checks)
+    if verdict["problem"]:
+        return Outcome(exercise, "error", checks, [_short(str(verdict["problem"]))])
+    return Outcome(exercise, "wrong", checks)
 
 
 def grade_class(
@@ -327,9 +351,9 @@ def grade_class(
     if not jobs:
         jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     results: dict[int, Graded] = {}
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
+    with Judges(known, limits.cell_seconds) as judges, ThreadPoolExecutor(jobs) as pool:
         futures = {
-            pool.submit(grade, s, known, limits, lesson, hidden): i
+            pool.submit(grade, s, known, limits, lesson, hidden, judges): i
             for i, s in enumerate(submissions)
         }
         bar = tqdm(total=len(futures), unit="notebook", desc="Grading", disable=not progress)

@@ -73,14 +73,14 @@ def encode(value: Any) -> Any:
         return {kind: [encode(v) for v in value]}
     if isinstance(value, dict) and all(isinstance(k, str) for k in value):
         return {"dict": [[k, encode(v)] for k, v in value.items()]}
-    return {"unreadable": f"a {type(value).__name__}"}
+    return {"unreadable": f"a value of type {type(value).__name__}"}
 
 
 def decode(data: Any) -> Any:
     """encode's value back (arrays as numpy arrays; Unreadable where encode could not)."""
     if not isinstance(data, dict) or len(data) != 1:
         return Unreadable("not an answer the grader wrote")
-    (kind, value), = data.items()
+    ((kind, value),) = data.items()
     try:
         if kind == "plain" and (value is None or isinstance(value, (bool, int, float, str))):
             return value
@@ -127,9 +127,14 @@ def end_cell(token: Any) -> None:
 
 
 def load(path: str | Path) -> None:
+    """Judge: the learner's answers for the next check cell, from a JSON file."""
+    load_answers(json.loads(Path(path).read_text()))
+
+
+def load_answers(answers: dict[str, Any]) -> None:
     """Judge: the learner's answers for the next check cell, {key: encoded answer}."""
     _answers.clear()
-    _answers.update(json.loads(Path(path).read_text()))
+    _answers.update(answers)
 
 
 def judged(
@@ -149,8 +154,9 @@ def judged(
             calls = _calls.get()
             if calls is None or _inside.get():
                 return check(*args, **kwargs)
-            key = check.__name__ + (f":{args[0]}" if step else "")
-            key, calls[key] = f"{key}#{calls.get(key, 0)}", calls.get(key, 0) + 1
+            name = check.__name__ + (f":{args[0]}" if step else "")
+            calls[name] = calls.get(name, 0) + 1
+            key = f"{name}#{calls[name] - 1}"
             given = slice(1, 1 + answers) if step else slice(0, answers)
             inside = _inside.set(True)
             try:

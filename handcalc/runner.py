@@ -61,6 +61,8 @@ class Run:
 
 
 DEFAULT = Limits()
+RECORD_BYTES = 256 * 2**20  # the largest run record the grader reads
+RECORDED_CHARS = 64 * 2**20  # answers and verdicts kept of one notebook
 
 
 def run(
@@ -104,28 +106,49 @@ def run(
                     # In a sandbox its own process ids mean nothing here: killing bwrap ends it.
                     _kill(child, None if isolated else Path(tmp, "kernel.pid"))
                     running = Path(tmp, "running.txt")
-                    so_far = json.loads(back.read_text()) if back.exists() else {}
-                    return Run(
-                        nbformat.from_dict(so_far.get("notebook", notebook)),
-                        "timed out",
-                        so_far.get("timed_out", []),
-                        so_far.get("cut", {}),
-                        f"{limits.notebook_seconds:g} s",
-                        how,
-                        running.read_text() if running.exists() else "",
-                    )
+                    so_far = _kept(notebook, back, "timed out")
+                    so_far.detail, so_far.isolated = f"{limits.notebook_seconds:g} s", how
+                    so_far.running = running.read_text()[:100] if running.is_file() else ""
+                    return so_far
         finally:
             if group is not None:
                 group.close()
         if not back.exists():
             tail = log.read_text(errors="replace").strip().splitlines()[-3:]
-            detail = " / ".join(tail) or f"exit {child.returncode}"
+            detail = " / ".join(tail)[:300] or f"exit {child.returncode}"
             return Run(notebook, "failed", detail=detail, isolated=how)
-        kept = json.loads(back.read_text())
-        kept["notebook"] = nbformat.from_dict(kept["notebook"])
-        if kept["status"] == "partial":  # the runner itself was stopped (out of memory?)
-            kept |= {"status": "failed", "detail": "the run stopped before the end (memory?)"}
-        return Run(**kept, isolated=how)
+        kept = _kept(notebook, back, None)
+        kept.isolated = how
+        if kept.status == "partial":  # the runner itself was stopped (out of memory?)
+            kept.status, kept.detail = "failed", "the run stopped before the end (memory?)"
+        return kept
+
+
+def _kept(notebook: nbformat.NotebookNode, back: Path, status: str | None) -> Run:
+    """The run's record, read as what it may be: it is written beside the learner's kernel,
+    so only outputs of the cells that were given, and lists of their ids, are taken from it;
+    the cells' sources are the given ones. A record too big to read, or not the runner's,
+    is a failed run."""
+    kept = nbformat.from_dict(notebook)
+    failed = Run(kept, status or "failed", detail="the run left no readable record")
+    try:
+        if back.stat().st_size > RECORD_BYTES:
+            failed.detail = f"the run's record is over {RECORD_BYTES // 2**20} MB"
+            return failed
+        data = json.loads(back.read_text())
+        cells = {c.get("id"): c for c in data["notebook"]["cells"] if isinstance(c, dict)}
+        for cell in kept.cells:
+            outputs = cells.get(cell.id, {}).get("outputs")
+            if cell.cell_type == "code" and isinstance(outputs, list):
+                cell.outputs = [nbformat.from_dict(o) for o in outputs if isinstance(o, dict)]
+        ids = {cell.id for cell in kept.cells}
+        timed_out = [i for i in data.get("timed_out", []) if i in ids]
+        cut = {i: int(n) for i, n in dict(data.get("cut", {})).items() if i in ids}
+        statuses = ("finished", "kernel died", "failed", "partial")
+        said = data.get("status") if data.get("status") in statuses else "failed"
+        return Run(kept, status or said, timed_out, cut, str(data.get("detail", ""))[:300])
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return failed
 
 
 def _data(msg: dict) -> dict:
@@ -173,6 +196,7 @@ def _execute(given: Path, back: Path, limits: Limits) -> None:
                 on_cell_executed=self._cell_done,
             )
             self.printed: dict[int, int] = {}
+            self.recorded = 0
             self.timed_out: list[str] = []
             self.cut: dict[str, int] = {}
 
@@ -197,9 +221,15 @@ def _execute(given: Path, back: Path, limits: Limits) -> None:
                 if not any(key.startswith("application/vnd.handcalc") for key in _data(msg)):
                     return None  # figures, widgets and values: not graded
             size = len(json.dumps(msg["content"]))
-            self.printed[cell_index] = self.printed.get(cell_index, 0) + size
             verdict = any(k.startswith("application/vnd.handcalc") for k in _data(msg))
-            if kind != "error" and not verdict and self.printed[cell_index] > limits.output_chars:
+            if verdict:  # answers and verdicts are never cut, up to a bound for the notebook
+                self.recorded += size
+                if self.recorded > RECORDED_CHARS:
+                    self.cut[self.nb.cells[cell_index].id] = self.recorded
+                    return None
+                return super().output(outs, msg, display_id, cell_index)
+            self.printed[cell_index] = self.printed.get(cell_index, 0) + size
+            if kind != "error" and self.printed[cell_index] > limits.output_chars:
                 self.cut[self.nb.cells[cell_index].id] = self.printed[cell_index]
                 return None
             return super().output(outs, msg, display_id, cell_index)

@@ -12,11 +12,13 @@ import os
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 
 import handcalc as hc
-from handcalc import assignment, grading
+from handcalc import assignment, grading, recording
 from handcalc.exercise import VERDICT, NotPassed
+from handcalc.recording import ANSWER
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTION_01 = nbformat.read(ROOT / "solutions" / "01_linear_relu.ipynb", as_version=4)
@@ -160,10 +162,13 @@ def test_a_cell_with_magics_or_that_does_not_parse_always_runs() -> None:
 # --- the check cell under a grader ------------------------------------------------------------
 
 
-def verdict_of(monkeypatch, body) -> tuple[dict, str, BaseException | None]:
-    """Run body inside hc.exercise() as a grader would: (verdict shown, printed, raised)."""
-    shown = []
-    monkeypatch.setenv("HANDCALC_GRADING", "1")
+def shown_by(monkeypatch, body, grader: str) -> tuple[list[dict], str, BaseException | None]:
+    """Run body inside hc.exercise() under a grader (its environment variable): (the data the
+    cell showed, what it printed, what it raised)."""
+    shown: list[dict] = []
+    for name in ("HANDCALC_GRADING", "HANDCALC_JUDGE", "NBGRADER_EXECUTION"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv(grader, "1")
     monkeypatch.setattr("IPython.display.display", lambda data, raw: shown.append(data))
     printed, raised = io.StringIO(), None
     try:
@@ -171,8 +176,15 @@ def verdict_of(monkeypatch, body) -> tuple[dict, str, BaseException | None]:
             body()
     except BaseException as error:
         raised = error
+    return shown, printed.getvalue(), raised
+
+
+def verdict_of(monkeypatch, body) -> tuple[dict, str, BaseException | None]:
+    """Run body inside hc.exercise() as nbgrader would, which judges in the learner's kernel:
+    (verdict shown, printed, raised)."""
+    shown, printed, raised = shown_by(monkeypatch, body, "NBGRADER_EXECUTION")
     (data,) = shown
-    return data[VERDICT], printed.getvalue(), raised
+    return data[VERDICT], printed, raised
 
 
 def test_under_a_grader_a_wrong_check_ends_the_cell_with_not_passed(monkeypatch) -> None:
@@ -201,6 +213,57 @@ def test_under_a_grader_an_error_or_a_stub_or_silence_fails(monkeypatch) -> None
     assert isinstance(raised, NotImplementedError) and verdict["problem"].startswith("Not done")
     verdict, _, raised = verdict_of(monkeypatch, lambda: hc.Feedback(True, "never shown"))
     assert isinstance(raised, NotPassed) and verdict["problem"] == "The cell showed no verdict."
+
+
+def test_under_handcalc_grade_the_learners_kernel_records_and_judges_nothing(monkeypatch) -> None:
+    """Issue 24: the learner's kernel shows each answer as data and no verdict; the grader's
+    kernel takes those answers in place of its own and judges them."""
+    problem = hc.autoencoder_problem(3)
+    trace = hc.autoencoder_trace(problem)
+
+    def cell(z1, h1):
+        return lambda: [print(hc.check("Z1", z1, problem)), print(hc.check("H1", h1, problem))]
+
+    shown, printed, raised = shown_by(
+        monkeypatch, cell(trace["Z1"], trace["Z1"]), "HANDCALC_GRADING"
+    )
+    assert raised is None and "ReLU" not in printed  # nothing was judged
+    answers = {d[ANSWER]["key"]: d[ANSWER]["value"] for d in shown if ANSWER in d}
+    assert list(answers) == ["check:Z1#0", "check:H1#0"]
+    assert shown[-1][VERDICT] == {"passed": None, "problem": None, "checks": []}
+    twice = lambda: [hc.check("Z1", trace["Z1"], problem) for _ in range(2)]  # noqa: E731
+    keys = [d[ANSWER]["key"] for d in shown_by(monkeypatch, twice, "HANDCALC_GRADING")[0][:2]]
+    assert keys == ["check:Z1#0", "check:Z1#1"]
+
+    recording.load_answers(answers)  # the judge: right Z1, ReLU forgotten in H1
+    shown, printed, raised = shown_by(monkeypatch, cell(trace["H1"], trace["H1"]), "HANDCALC_JUDGE")
+    verdict = shown[-1][VERDICT]
+    assert [c["correct"] for c in verdict["checks"]] == [True, False] and "ReLU" in printed
+    assert isinstance(raised, NotPassed)
+
+    recording.load_answers({})  # no answer recorded (the learner's kernel lost the check)
+    shown, printed, raised = shown_by(monkeypatch, cell(trace["Z1"], trace["H1"]), "HANDCALC_JUDGE")
+    assert not any(c["correct"] for c in shown[-1][VERDICT]["checks"])
+    assert "No answer of yours reached this check" in printed
+
+
+def test_recorded_answers_are_plain_data_read_back_exactly() -> None:
+    import torch
+
+    value = (
+        np.arange(6, dtype=float).reshape(2, 3) / 7,
+        {"loss": np.float64(0.1) + 0.2, "n": 3, "ok": True, "name": "x", "nothing": None},
+        [np.array([True, False]), torch.tensor([1.5, -2.0]), np.int64(4)],
+    )
+    back = recording.decode(json.loads(json.dumps(recording.encode(value))))
+    assert np.array_equal(back[0], value[0]) and back[0].dtype == value[0].dtype
+    assert back[1] == value[1] and isinstance(back[2][1], torch.Tensor)
+    assert np.array_equal(back[2][0], value[2][0]) and back[2][2] == 4
+    for odd, what in ((object(), "type object"), (np.array([1j]), "complex128"),
+                      (np.zeros(recording.MAX_ENTRIES + 1), "numbers")):  # fmt: skip
+        assert what in recording.unreadable(recording.decode(recording.encode(odd))).why
+    for forged in ({"array": ["|O", [1], [0]]}, {"code": "import os"}, [1], {"a": 1, "b": 2}):
+        assert isinstance(recording.decode(forged), recording.Unreadable)
 
 
 def test_without_a_grader_nothing_changes(monkeypatch) -> None:

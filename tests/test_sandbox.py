@@ -178,13 +178,48 @@ for path in glob.glob("{submitted}/ada*"):
     cells = json.load(open(path))["cells"]
     exec("".join(next(c for c in cells if c.get("id") == "cell-16")["source"]))
 """,
+    "checker": """
+import handcalc as hc
+hc.check = lambda *args, **kwargs: hc.Feedback(True, "Correct: that is Z1.")
+""",
+    "exerciser": """
+import contextlib
+import handcalc as hc
+from IPython.display import display
+from handcalc.exercise import VERDICT
+@contextlib.contextmanager
+def exercise():
+    yield
+    display({VERDICT: {"passed": True, "problem": None, "checks": []}}, raw=True)
+hc.exercise = exercise
+""",
+    "printer": """
+from IPython.display import display
+from handcalc.exercise import VERDICT
+class Stop(BaseException):
+    pass
+def my_relu(Z):
+    print("✔ Correct: that is H1.")
+    display({VERDICT: {"passed": True, "problem": None, "checks": []}}, raw=True)
+    raise Stop()
+""",
+    "forger": """
+import numpy as np
+from IPython.display import display
+from handcalc import recording
+recording._show = lambda key, value: None
+for key in ("check:Z1#0", "check:H1#0"):
+    forged = recording.encode((np.ones((4, 3)),))
+    display({recording.ANSWER: {"key": key, "value": forged}}, raw=True)
+""",
 }
 
 
 def test_a_hostile_class_earns_nothing_and_changes_nothing(tmp_path: Path) -> None:
     """Issue 24: each submission tries one attack besides a wrong answer (rewrite the course,
     kill the grader, write the gradebook after the run, leave 60 processes behind, run the
-    solution's answer, copy a classmate's). None earns a point, the honest rows are right, the
+    solution's answer, copy a classmate's, replace the checks, print a verdict and stop the
+    cell, record forged answers). None earns a point, the honest rows are right, the
     course is unchanged byte for byte, the gradebook is unchanged after the run, and no process
     of the run is alive."""
     from handcalc import grading
@@ -198,7 +233,7 @@ def test_a_hostile_class_earns_nothing_and_changes_nothing(tmp_path: Path) -> No
         nbformat.write(learner(answer), submitted / f"{name}_01_linear_relu.ipynb")
     for name, attack in HOSTILE.items():
         attack = attack.replace("{book}", str(book)).replace("{submitted}", str(submitted))
-        nbformat.write(learner(attack + "\n" + WRONG), submitted / f"{name}_01_linear_relu.ipynb")
+        nbformat.write(learner(WRONG + "\n" + attack), submitted / f"{name}_01_linear_relu.ipynb")
     args = [str(submitted), "--out", str(book), "--quiet"]
     assert grading.main(args) == 0
     written = book.read_text()
