@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import nbformat
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+OWN = "-own"  # the id of a check cell's copy on the learner's own problem: its id and this
 STUB = 'raise NotImplementedError("Your turn: replace this line with your code.")'
 CHECK = "check"  # the tag of a check cell
 POINTS = 1
@@ -354,3 +355,35 @@ def graded_notebook(
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
     return graded, notes
+
+
+def own_problem(check: nbformat.NotebookNode, seed: int) -> tuple[str, str] | None:
+    """A check cell on a problem drawn from `seed` (its metadata handcalc.variant: `setup` code
+    that reads SEED, `replace` pairs each found once in the cell, `problem` in words): (source,
+    the problem in words), or None for a check without one."""
+    variant = check.metadata.get("handcalc", {}).get("variant")
+    if not variant:
+        return None
+    source = check.source
+    for old, new in variant.get("replace", []):
+        if source.count(old) != 1:
+            raise ValueError(f"check cell {check.id}: {old!r} is not in it exactly once")
+        source = source.replace(old, new)
+    setup = variant.get("setup", "")
+    return f"SEED = {seed}\n{setup}\n{source}", variant["problem"].format(seed=seed)
+
+
+def add_own_problems(notebook: nbformat.NotebookNode, seed: int) -> dict[str, tuple[str, str]]:
+    """After each check cell that has a variant, a cell that runs it on the problem drawn from
+    `seed`, in a copy of the notebook's names (the cells after it see none of its own);
+    {check cell id: (the variant's source, the problem in words)}."""
+    cells, own = [], {}
+    for cell in notebook.cells:
+        cells.append(cell)
+        found = own_problem(cell, seed) if CHECK in cell.metadata.get("tags", []) else None
+        if found:
+            own[cell.id] = found
+            run = f"exec(compile({found[0]!r}, 'check', 'exec'), dict(globals()))"
+            cells.append(nbformat.v4.new_code_cell(run, id=cell.id + OWN))
+    notebook.cells = cells
+    return own

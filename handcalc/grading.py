@@ -28,7 +28,7 @@ from pathlib import Path
 
 import nbformat
 
-from .assignment import Exercise, exercises, graded_notebook
+from .assignment import OWN, Exercise, add_own_problems, exercises, graded_notebook
 from .checks import RIGHT, WRONG
 from .exercise import NOT_DONE, VERDICT
 from .judge import Judge, Judges
@@ -206,14 +206,27 @@ def grade(
         return Graded(named, None, "unknown lesson", notes=[UNKNOWN])
     solution = known[lesson]
     graded, noticed = graded_notebook(solution, notebook)
+    own = add_own_problems(graded, own_seed(named.learner, lesson, graded, solution))
     with tempfile.TemporaryDirectory(prefix="handcalc-grade-") as folder:
         ran = run(graded, Path(folder), limits, hidden)
-    result = _read(named, lesson, solution, ran, noticed, limits, judges(lesson))
+    result = _read(named, lesson, solution, ran, noticed, limits, judges(lesson), own)
     result.isolated, result.notes = ran.isolated, notes + result.notes
     return result
 
 
-def _read(submission, lesson, solution, ran: Run, notes, limits: Limits, judge: Judge) -> Graded:
+def own_seed(
+    learner: str, lesson: str, graded: nbformat.NotebookNode, solution: nbformat.NotebookNode
+) -> int:
+    """The seed of a learner's own problems, from their name, the lesson and their answer
+    cells: the same notebook always gets the same problems, and answers typed in for one
+    problem are checked on another."""
+    answers = {a for e in exercises(solution) for a in e.answers}
+    sources = [cell.source for cell in graded.cells if cell.get("id") in answers]
+    digest = hashlib.sha256("\n\0".join([learner, lesson, *sources]).encode()).digest()
+    return int.from_bytes(digest[:8], "big") % 10**12
+
+
+def _read(submission, lesson, solution, ran: Run, notes, limits, judge: Judge, own) -> Graded:
     cells = {cell.id: cell for cell in ran.notebook.cells}
     sources = {cell.id: cell.source for cell in solution.cells}
     outcomes = []
@@ -225,6 +238,8 @@ def _read(submission, lesson, solution, ran: Run, notes, limits: Limits, judge: 
         check = cells[exercise.check]
         source = sources[exercise.check]  # the course's, never what came back from the run
         outcome = _outcome(exercise, check, source, exercise.check in ran.timed_out, judge)
+        if outcome.result == "passed" and exercise.check in own:
+            _on_own_problem(outcome, cells, own[exercise.check], ran, judge)
         outcome.notes = said + outcome.notes
         outcomes.append(outcome)
     overall = _stopped_cells(ran, outcomes, limits)
@@ -249,12 +264,28 @@ def _read(submission, lesson, solution, ran: Run, notes, limits: Limits, judge: 
     return Graded(submission, lesson, status, outcomes, overall)
 
 
+def _on_own_problem(outcome: Outcome, cells: dict, own, ran: Run, judge: Judge) -> None:
+    """An answer right on the lesson's problem is checked again on the learner's own (drawn
+    from own_seed), where typed-in numbers no longer fit; what that check says is added."""
+    source, problem = own
+    copy = outcome.exercise.check + OWN
+    blank = nbformat.v4.new_code_cell()
+    second = _outcome(outcome.exercise, cells.get(copy, blank), source, copy in ran.timed_out,
+                      judge)  # fmt: skip
+    said = f"On your own problem, {problem}:"
+    outcome.checks += [(right, f"{said} {message}") for right, message in second.checks]
+    if second.result != "passed":
+        outcome.result = second.result
+        outcome.notes += [f"{said} {note}" for note in second.notes]
+
+
 def _ran_out(ran: Run, outcomes: list[Outcome], limits: Limits) -> str:
     """The notebook ran out of time: the checks that had passed keep their points; the exercise
     that was running is named and marked timed out."""
     said = f"The notebook did not finish within {limits.notebook_seconds:g} s"
     for outcome in outcomes:
-        if ran.running in (*outcome.exercise.answers, outcome.exercise.check):
+        if ran.running in (*outcome.exercise.answers, outcome.exercise.check,
+                           outcome.exercise.check + OWN):  # fmt: skip
             outcome.result = "timed out"
             outcome.notes.append("This exercise was running when the notebook's time ran out.")
             return f"{said}: it was running {', '.join(outcome.exercise.functions)}."
@@ -267,7 +298,7 @@ def _stopped_cells(ran: Run, outcomes: list[Outcome], limits: Limits) -> list[st
     checks after it unrun, which is the limit's doing, not a mistake of the learner's (their
     NameErrors follow from it)."""
     order = [cell.id for cell in ran.notebook.cells]
-    checks = {outcome.exercise.check for outcome in outcomes}
+    checks = {o.exercise.check + end for o in outcomes for end in ("", OWN)}
     said = []
     for stopped in [cell for cell in order if cell in ran.timed_out and cell not in checks]:
         limit = f"the cell time limit ({limits.cell_seconds:g} s)"
@@ -327,7 +358,8 @@ def _outcome(
         return Outcome(exercise, "error", notes=[_short(f"{e.ename}: {e.evalue}") for e in errors])
     if not said and not answers:
         return Outcome(exercise, "not run", notes=[NOT_RUN])
-    verdict = judge.verdict(exercise.check, source, {k: v for k, v in answers.items() if isinstance(k, str)})
+    answers = {key: value for key, value in answers.items() if isinstance(key, str)}
+    verdict = judge.verdict(exercise.check, source, answers)
     checks = [(bool(c["correct"]), _short(str(c["message"]), 2000)) for c in verdict["checks"]]
     if verdict["passed"] is True:
         return Outcome(exercise, "passed", checks)

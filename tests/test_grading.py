@@ -661,3 +661,50 @@ def test_without_a_sandbox_the_gradebook_and_the_command_say_so(
         (row,) = list(csv.DictReader(file))
     assert row["isolated"] == "no" and row["points"] == "1"
     assert "WARNING: the notebooks ran without a sandbox" in capsys.readouterr().err
+
+
+# --- each learner's own problem ---------------------------------------------------------------
+
+
+def _checks_called(source: str) -> list[str]:
+    import ast
+
+    calls = [n.func for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Call)]
+    names = [c.attr if isinstance(c, ast.Attribute) else getattr(c, "id", "") for c in calls]
+    return sorted(n for n in names if n == "compare" or n.startswith("check"))
+
+
+def test_every_computed_answer_is_also_checked_on_a_problem_of_the_learners_own() -> None:
+    """Issue 24: a check cell's variant draws its problem from SEED and calls the same checks;
+    only lesson 08's reading (a latent and a sentence, not a computation) has none."""
+    without = []
+    for path in sorted((ROOT / "solutions").glob("*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        for exercise in assignment.exercises(notebook):
+            cell = next(c for c in notebook.cells if c.id == exercise.check)
+            own = assignment.own_problem(cell, 123)
+            if own is None:
+                without.append(exercise.name)
+                continue
+            source, problem = own
+            assert source.startswith("SEED = 123\n") and "123" in problem
+            assert _checks_called(source) == _checks_called(cell.source), exercise.name
+            compile(source, exercise.name, "exec")
+    assert without == ["my_reading"]
+
+
+def test_a_variant_that_no_longer_fits_its_check_cell_is_refused() -> None:
+    cell = nbformat.v4.new_code_cell("print(check(my_f(1)))", id="c")
+    cell.metadata["handcalc"] = {"variant": {"replace": [["my_f(2)", "my_f(SEED)"]],
+                                             "problem": "seed {seed}"}}  # fmt: skip
+    with pytest.raises(ValueError, match="not in it exactly once"):
+        assignment.own_problem(cell, 5)
+
+
+def test_the_same_notebook_always_gets_the_same_own_problem_and_another_one_another() -> None:
+    graded, _ = assignment.graded_notebook(SOLUTION_01, learner(ANSWER_01))
+    seed = grading.own_seed("ada", "01_linear_relu", graded, SOLUTION_01)
+    assert seed == grading.own_seed("ada", "01_linear_relu", graded, SOLUTION_01)
+    assert seed != grading.own_seed("ben", "01_linear_relu", graded, SOLUTION_01)
+    typed, _ = assignment.graded_notebook(SOLUTION_01, learner(ANSWER_01 + "\n# 1"))
+    assert seed != grading.own_seed("ada", "01_linear_relu", typed, SOLUTION_01)

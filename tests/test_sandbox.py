@@ -12,6 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+import handcalc as hc
 from handcalc import sandbox
 from handcalc.runner import Limits, run
 
@@ -139,6 +140,7 @@ def course_checksums() -> dict[str, str]:
     return found
 
 
+LESSONS_PROBLEM = hc.autoencoder_trace(hc.autoencoder_problem(7))  # lesson 01's seed
 WRONG = "def my_linear(W, b, X):\n    return W @ X\n\n\ndef my_relu(Z):\n    return Z\n"
 HOSTILE = {  # learner: what the answer cell does besides a wrong answer
     "rewriter": """
@@ -203,6 +205,13 @@ def my_relu(Z):
     display({VERDICT: {"passed": True, "problem": None, "checks": []}}, raw=True)
     raise Stop()
 """,
+    "typist": f"""
+import numpy as np
+def my_linear(W, b, X):
+    return np.array({LESSONS_PROBLEM["Z1"].tolist()})
+def my_relu(Z):
+    return np.array({LESSONS_PROBLEM["H1"].tolist()})
+""",
     "forger": """
 import numpy as np
 from IPython.display import display
@@ -219,9 +228,9 @@ def test_a_hostile_class_earns_nothing_and_changes_nothing(tmp_path: Path) -> No
     """Issue 24: each submission tries one attack besides a wrong answer (rewrite the course,
     kill the grader, write the gradebook after the run, leave 60 processes behind, run the
     solution's answer, copy a classmate's, replace the checks, print a verdict and stop the
-    cell, record forged answers). None earns a point, the honest rows are right, the
-    course is unchanged byte for byte, the gradebook is unchanged after the run, and no process
-    of the run is alive."""
+    cell, record forged answers, type in the answers to the lesson's problem). None earns a
+    point, the honest rows are right, the course is unchanged byte for byte, the gradebook is
+    unchanged after the run, and no process of the run is alive."""
     from handcalc import grading
     from tests.test_grading import ANSWER_01, learner
 
@@ -241,6 +250,11 @@ def test_a_hostile_class_earns_nothing_and_changes_nothing(tmp_path: Path) -> No
     assert rows["ada"][3] == "1" and set(rows) == {*honest, *HOSTILE}
     assert all(rows[name][3] == "0" for name in [*HOSTILE, "ben"])
     assert all(row[-1] == "yes" for row in rows.values())  # every run was isolated
+    typist = (tmp_path / "feedback" / "typist.html").read_text()
+    assert (
+        "Correct: that is Z1." in typist
+        and "On your own problem, hc.autoencoder_problem(" in typist
+    )
     time.sleep(5)
     assert book.read_text() == written and course_checksums() == before
     assert not (ROOT / "solutions" / "planted.txt").exists()
