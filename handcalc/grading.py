@@ -5,10 +5,10 @@
 SUBMISSIONS holds one folder per learner (as most learning platforms download them) or the
 learners' notebooks side by side (alice_03_loss_backprop.ipynb). Each notebook is graded with the
 course's own check cells (handcalc.assignment: only the learner's answer cells are taken from it),
-in a kernel of its own, within time and memory limits (handcalc.runner), several at a time.
-
-Grading runs the learners' code on this machine: run it in a container or a virtual machine
-without network access, as the README shows.
+in a sandboxed kernel of its own, within time and memory limits (handcalc.runner), several at a
+time. That kernel only records the answers (handcalc.recording); the verdicts are decided in
+the grader's own kernel for the lesson (handcalc.judge), on the lesson's problem and then on one
+drawn for the learner (own_seed).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ import nbformat
 from .assignment import OWN, Exercise, add_own_problems, exercises, graded_notebook
 from .checks import RIGHT, WRONG
 from .exercise import NOT_DONE, VERDICT
-from .judge import Judge, Judges
+from .judge import Judge, JudgeFailed, Judges
 from .recording import ANSWER
 from .runner import DEFAULT, Limits, Run, run
 
@@ -586,6 +586,9 @@ def main(argv: list[str] | None = None) -> int:
     except Fail as failure:
         print(f"handcalc-grade: {failure}", file=sys.stderr)
         return 2
+    except JudgeFailed as failure:  # the course's own code, not a learner's: nothing graded
+        print(f"handcalc-grade: the course's own checks failed ({failure}).", file=sys.stderr)
+        return 1
     took = time.perf_counter() - started
     if any(g.status not in NOT_RUN_AT_ALL and not g.isolated for g in graded):
         print(NOT_ISOLATED, file=sys.stderr)

@@ -708,3 +708,23 @@ def test_the_same_notebook_always_gets_the_same_own_problem_and_another_one_anot
     assert seed != grading.own_seed("ben", "01_linear_relu", graded, SOLUTION_01)
     typed, _ = assignment.graded_notebook(SOLUTION_01, learner(ANSWER_01 + "\n# 1"))
     assert seed != grading.own_seed("ada", "01_linear_relu", typed, SOLUTION_01)
+
+
+def test_when_the_courses_own_code_fails_in_the_judge_nothing_is_graded(tmp_path, capsys) -> None:
+    solutions, submitted = tmp_path / "solutions", tmp_path / "submitted"
+    solutions.mkdir(), submitted.mkdir()
+    lesson = code(
+        "import handcalc as hc\n1 / 0",
+        "def my_f(x):\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION",
+        "with hc.exercise():\n    print(hc.compare(my_f(1), 1))",
+    )
+    lesson.cells[2].metadata["tags"] = ["check"]
+    lesson.metadata.kernelspec = {"name": "python3", "display_name": "Python 3"}
+    nbformat.write(lesson, solutions / "01_broken.ipynb")
+    nbformat.write(lesson, submitted / "ada_01_broken.ipynb")
+    book = tmp_path / "book.csv"
+    args = [str(submitted), "--out", str(book), "--solutions", str(solutions), "--quiet"]
+    assert grading.main(args) == 1
+    said = capsys.readouterr().err
+    assert "the course's own checks failed" in said and "ZeroDivisionError" in said
+    assert not book.exists()
