@@ -623,18 +623,12 @@ def check_torch_sae(model_class, sae, X: ArrayLike, lam: float) -> list[Feedback
     return verdicts
 
 
-def _copy(sae):
-    from .trainer import SAE
-
-    return SAE(*(value.copy() for value in sae.params().values()), sae.k)
-
-
 def _resampled(resample_fn, sae, dead: ArrayLike, X: ArrayLike, X_hat: ArrayLike) -> dict:
     """A learner's resample_fn run on a copy of sae: the copy's parameters afterwards (or
     those of the SAE it returned instead), as arrays."""
     from .trainer import SAE
 
-    mine = _copy(sae)
+    mine = sae.copy()
     returned = resample_fn(mine, np.asarray(dead), np.asarray(X, dtype=float),
                            np.asarray(X_hat, dtype=float))  # fmt: skip
     if isinstance(returned, SAE):
@@ -653,7 +647,7 @@ def check_resample(resample_fn, sae, dead: ArrayLike, X: ArrayLike, X_hat: Array
 
     dead = np.asarray(dead)
     X, X_hat = np.asarray(X, dtype=float), np.asarray(X_hat, dtype=float)
-    right = _copy(sae)
+    right = sae.copy()
     resample(right, dead, X, X_hat)
     out = (
         resample_fn

@@ -10,7 +10,15 @@ import torch
 import handcalc as hc
 from handcalc.kl import TAU, bernoulli_kl, soft_firing
 from handcalc.sae import dead_latents, l0, mmcs, planted_features, recovered, variance_explained
-from handcalc.trainer import SAE, Penalty, init_sae, numpy_gradients, resample, train_sae
+from handcalc.trainer import (
+    SAE,
+    Penalty,
+    init_sae,
+    numpy_gradients,
+    resample,
+    train_sae,
+    unit_norm_grad,
+)
 
 
 def torch_loss_and_grads(sae: SAE, X: np.ndarray, penalty: Penalty):
@@ -68,6 +76,15 @@ def test_numpy_gradients_on_the_canonical_problem_are_the_sheets() -> None:
         ("kl", {"rho": 0.1, "beta": 0.5}),
         ("topk", {"k": 3}),
         ("topk", {"k": 2, "resample_every": 10, "lr": 0.05}),
+        ("topk", {"k": 3, "pre_bias": True}),
+        ("l1", {"lam": 0.3, "pre_bias": True, "unit_norm": True}),
+        ("jumprelu", {"lam": 0.05, "bandwidth": 0.1}),
+        (
+            "jumprelu",
+            {"lam": 0.5, "lr": 0.2, "bandwidth": 0.3, "resample_every": 10, "unit_norm": True},
+        ),
+        ("gated", {"lam": 0.3}),
+        ("gated", {"lam": 2.0, "lr": 0.05, "resample_every": 10, "unit_norm": True}),
     ],
 )
 def test_backends_agree_step_for_step(method: str, kwargs: dict) -> None:
@@ -82,10 +99,9 @@ def test_backends_agree_step_for_step(method: str, kwargs: dict) -> None:
     assert h_np.resampled == h_t.resampled
     if "resample_every" in kwargs:
         assert h_np.resampled, "the resampling case should resample something"
-    for name in ("W_enc", "b_enc", "W_dec", "b_dec"):
-        np.testing.assert_allclose(
-            getattr(sae_np, name), getattr(sae_t, name), rtol=1e-9, atol=1e-12
-        )
+    assert list(sae_np.params()) == list(sae_t.params())
+    for name, value in sae_np.params().items():
+        np.testing.assert_allclose(value, getattr(sae_t, name), rtol=1e-9, atol=1e-12)
 
 
 def test_default_trainer_recovers_planted_features() -> None:
@@ -317,3 +333,120 @@ def test_a_kl_penalty_cannot_revive_a_dead_latent() -> None:
     assert not F[3].any()
     assert not grads["W_enc"][3].any() and grads["b_enc"][3] == 0 and not grads["W_dec"][:, 3].any()
     assert grads["b_enc"][np.flatnonzero(F.any(axis=1))].any()  # the live ones do get one
+
+
+# --- JumpReLU and Gated SAEs, the pre-encoder bias, unit-norm decoders ------------------------
+
+
+def _perturbed(method: str, pre_bias: bool = False) -> tuple[SAE, np.ndarray]:
+    """A small SAE of `method` away from its start (biases, thresholds, decoder lengths)."""
+    data = planted_features(d=8, n_true=12, n_samples=50, seed=3)
+    sae = init_sae(data.X, 16, seed=1, method=method, pre_bias=pre_bias)
+    rng = np.random.default_rng(2)
+    sae.b_enc[:] = rng.normal(size=16) * 0.1
+    sae.W_dec *= rng.uniform(0.5, 2, size=16)
+    sae.b_dec += rng.normal(size=8) * 0.1
+    if method == "jumprelu":
+        sae.log_threshold[:] = np.log(rng.uniform(0.05, 0.5, size=16))
+    if method == "gated":
+        sae.r_mag[:], sae.b_mag[:] = rng.normal(size=16) * 0.3, rng.normal(size=16) * 0.1
+    return sae, data.X
+
+
+def _tensors(sae: SAE) -> dict:
+    return {n: torch.tensor(v, requires_grad=True) for n, v in sae.params().items()}
+
+
+def _grads(p: dict) -> dict:
+    return {n: t.grad.numpy() for n, t in p.items()}
+
+
+@pytest.mark.parametrize("pre_bias", [False, True])
+def test_jumprelu_gradients_are_the_papers_pseudo_derivatives(pre_bias: bool) -> None:
+    """Rajamanoharan et al. (2024b), eqs. 11-12, built here from surrogates whose derivative in θ
+    is the pseudo-derivative: −(θ/ε) K((z − θ)/ε) for F, −(1/ε) K(...) for the L0 term."""
+    sae, X = _perturbed("jumprelu", pre_bias)
+    lam, eps = 0.2, 0.3
+    p = _tensors(sae)
+    x = torch.tensor(X)
+    z = p["W_enc"] @ (x - p["b_dec"][:, None] if pre_bias else x) + p["b_enc"][:, None]
+    theta = torch.exp(p["log_threshold"])[:, None]
+    h = (z > theta).double().detach()
+    kernel = (((z - theta).abs() < eps / 2).double() / eps).detach()
+    assert 0 < kernel.count_nonzero() < kernel.numel(), "some entries inside the kernel, not all"
+    s_f, s_l0 = -(theta.detach() * kernel) * theta, -kernel * theta
+    f = z * h + (s_f - s_f.detach())
+    l0_term = h + (s_l0 - s_l0.detach())
+    x_hat = p["W_dec"] @ f + p["b_dec"][:, None]
+    loss = (((x_hat - x) ** 2).sum() + lam * l0_term.sum()) / X.shape[1]
+    loss.backward()
+    mine, grads, _, _ = numpy_gradients(sae, X, Penalty(lam=lam, bandwidth=eps))
+    assert mine == pytest.approx(loss.item(), rel=1e-12)
+    for name, grad in _grads(p).items():
+        np.testing.assert_allclose(grads[name], grad, rtol=1e-10, atol=1e-12, err_msg=name)
+
+
+def test_gated_gradients_equal_autograd() -> None:
+    """The loss of Rajamanoharan et al. (2024a), eq. 8, written out here: reconstruction, L1 on
+    ReLU(π_gate), and the auxiliary reconstruction through a frozen decoder."""
+    sae, X = _perturbed("gated")
+    lam = 0.4
+    p = _tensors(sae)
+    x = torch.tensor(X)
+    x_in = x - p["b_dec"][:, None]
+    pi_gate = p["W_enc"] @ x_in + p["b_enc"][:, None]
+    pi_mag = (p["W_enc"] * p["r_mag"].exp()[:, None]) @ x_in + p["b_mag"][:, None]
+    f = (pi_gate > 0).double() * torch.relu(pi_mag)  # the gate: a step, no gradient
+    x_hat = p["W_dec"] @ f + p["b_dec"][:, None]
+    aux = p["W_dec"].detach() @ torch.relu(pi_gate) + p["b_dec"].detach()[:, None]
+    terms = ((x - x_hat) ** 2).sum() + lam * torch.relu(pi_gate).sum() + ((x - aux) ** 2).sum()
+    (terms / X.shape[1]).backward()
+    mine, grads, F, _ = numpy_gradients(sae, X, Penalty(lam=lam))
+    assert mine == pytest.approx(terms.item() / X.shape[1], rel=1e-12)
+    np.testing.assert_allclose(F, f.detach().numpy(), rtol=0, atol=1e-12)
+    assert 0 < (F > 0).mean() < 1
+    for name, grad in _grads(p).items():
+        np.testing.assert_allclose(grads[name], grad, rtol=1e-10, atol=1e-12, err_msg=name)
+
+
+@pytest.mark.parametrize("method", ["l1", "topk"])
+def test_the_pre_encoder_bias_gradients_equal_autograd(method: str) -> None:
+    sae, X = _perturbed(method, pre_bias=True)
+    sae.k = 3 if method == "topk" else None
+    p = _tensors(sae)
+    x = torch.tensor(X)
+    z = p["W_enc"] @ (x - p["b_dec"][:, None]) + p["b_enc"][:, None]
+    keep = (z > 0) & (z >= torch.topk(z, 3, dim=0).values[-1] if sae.k else z > 0)
+    f = z * keep
+    x_hat = p["W_dec"] @ f + p["b_dec"][:, None]
+    norms = torch.linalg.vector_norm(p["W_dec"], dim=0)
+    lam = 0.3 if method == "l1" else 0.0
+    loss = (((x_hat - x) ** 2).sum() + lam * (f.sum(1) * norms).sum()) / X.shape[1]
+    loss.backward()
+    _, grads, _, _ = numpy_gradients(sae, X, Penalty(lam=lam))
+    for name, grad in _grads(p).items():
+        np.testing.assert_allclose(grads[name], grad, rtol=1e-10, atol=1e-12, err_msg=name)
+
+
+def test_unit_norm_decoders_stay_at_length_one_and_their_steps_turn_them() -> None:
+    data = planted_features(d=8, n_true=12, n_samples=300, seed=0)
+    sae, _ = train_sae(data.X, 16, "l1", steps=30, batch_size=64, unit_norm=True, progress=False)
+    np.testing.assert_allclose(np.linalg.norm(sae.W_dec, axis=0), 1.0, rtol=0, atol=1e-12)
+    W = sae.W_dec
+    turned = unit_norm_grad(W, np.random.default_rng(0).normal(size=W.shape))
+    np.testing.assert_allclose((turned * W).sum(axis=0), 0.0, atol=1e-12)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_jumprelu_trades_reconstruction_for_sparsity_as_lam_grows(seed: int) -> None:
+    """The L0 penalty does what it says: a larger lam gives higher thresholds and fewer active
+    latents, on three seeds of planted data."""
+    data = planted_features(d=16, n_true=32, n_samples=2048, active=3, seed=seed)
+    runs = [
+        train_sae(data.X, 48, "jumprelu", lam=lam, steps=600, seed=seed, progress=False)[0]
+        for lam in (0.03, 0.1)
+    ]
+    low, high = (l0(sae.encode(data.X)) for sae in runs)
+    assert high < low
+    assert np.median(runs[1].log_threshold) > np.median(runs[0].log_threshold)
+    assert all(mmcs(sae.W_dec, data.directions) > 0.75 for sae in runs)
