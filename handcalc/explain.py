@@ -133,7 +133,7 @@ def explain(step: str, problem: Problem, row: int = 1, col: int = 1) -> Explanat
         )
     if kind == "l1_loss":
         return entry(
-            ["λ·Σ_i ‖d_i‖·Σ_n F[i, n]"],
+            ["λ·Σ_i ‖d_i‖·Σ_n |F[i, n]|"],
             [
                 f"{_n(v.lam)}·("
                 + _sum(

@@ -369,7 +369,7 @@ TABLES: dict[str, list[Mistake]] = {
         Mistake(
             "weights",
             "The L1 penalty is on the feature activations F, not on the weights: "
-            "λ Σ_i ‖d_i‖ Σ_n F[i, n] asks for few active features per token.",
+            "λ Σ_i ‖d_i‖ Σ_n |F[i, n]| asks for few active features per token.",
             lambda v: (
                 [v.lam * np.abs(v.value(w)).sum() for w in ("W_enc", "W_dec")]
                 + [v.lam * (np.abs(v.value("W_enc")).sum() + np.abs(v.value("W_dec")).sum())]

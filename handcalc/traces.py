@@ -351,7 +351,7 @@ def sae_trace(problem: SAEProblem) -> Trace:
         Step(
             "l1_loss",
             "[5] Sparsity: L1 loss",
-            "L1 = λ Σ_i ‖d_i‖ Σ_n F[i, n]",
+            "L1 = λ Σ_i ‖d_i‖ Σ_n |F[i, n]|",
             ("F", "norms", "lam"),
             l1_loss(F, p.W_dec, p.lam),
             kind="l1_loss",

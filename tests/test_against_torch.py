@@ -109,3 +109,33 @@ def test_random_float_saes_equal_torch(problem: hc.SAEProblem) -> None:
     trace = hc.sae_trace(problem)
     away_from_kinks(trace["Z"])
     assert_matches(trace, sae_reference(problem), exact=False)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_without_abs_only_dF_at_the_zeros_changes(seed: int) -> None:
+    """Lesson 06: the penalty written as λ Σ ‖d_i‖ Σ f (no |·|) gives autograd a slope λ ‖d_i‖ at
+    the features that are 0, where the sheet (|f|, subgradient 0) has 0; every gradient after the
+    ReLU is the same."""
+    import torch
+
+    problem = hc.sae_problem(seed)
+    trace = hc.sae_trace(problem)
+    x = torch.tensor(np.asarray(problem.X, dtype=float))
+    W_enc, W_dec = (torch.tensor(np.asarray(w, dtype=float), requires_grad=True)
+                    for w in (problem.W_enc, problem.W_dec))  # fmt: skip
+    b_enc, b_dec = (
+        torch.tensor(np.asarray(b, dtype=float)) for b in (problem.b_enc, problem.b_dec)
+    )
+    z = W_enc @ x + b_enc[:, None]
+    z.retain_grad()
+    f = torch.relu(z)
+    f.retain_grad()
+    x_hat = W_dec @ f + b_dec[:, None]
+    norms = torch.linalg.vector_norm(W_dec, dim=0)
+    (((x_hat - x) ** 2).sum() + problem.lam * (f * norms[:, None]).sum()).backward()
+    zeros = np.asarray(trace["F"]) == 0
+    differs = ~np.isclose(f.grad.numpy(), np.asarray(trace["dF"]), rtol=0, atol=1e-12)
+    assert zeros.any() and np.array_equal(differs, zeros)
+    np.testing.assert_allclose(z.grad.numpy(), np.asarray(trace["dZ"]), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(W_enc.grad.numpy(), np.asarray(trace["dW_enc"]), atol=1e-12)
+    np.testing.assert_allclose(W_dec.grad.numpy(), np.asarray(trace["dW_dec"]), atol=1e-12)

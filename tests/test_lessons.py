@@ -92,13 +92,14 @@ def test_lesson_06_reads_the_features_it_says() -> None:
         {"loan", "money"},
         {"money"},
     ]
-    source = "\n".join(c.source for c in nbformat.read(SOLUTIONS[6], as_version=4).cells)
+    cells = nbformat.read(SOLUTIONS[6], as_version=4).cells
+    source = " ".join(" ".join(c.source for c in cells).split())  # line breaks as spaces
     for claim in (
-        "feature 1 fires\non *lake* and *river*",
+        "feature 1 fires on *lake* and *river*",
         "feature 2 on *river* and *bank*",
-        "feature 4 on\n*bank* and *loan*",
+        "feature 4 on *bank* and *loan*",
         "feature 5 on *loan* and *money*",
-        "Features 3 and 6 fire on\none token each",
+        "Features 3 and 6 fire on one token each",
         "*bank* fires three features",
     ):
         assert claim in source, claim
