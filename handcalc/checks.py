@@ -601,8 +601,9 @@ def check_torch_sae(model_class, sae, X: ArrayLike, lam: float) -> list[Feedback
         return _listed("torch_sae.loss", [
             ("The penalty is missing the decoder lengths: weigh each f_i by ‖W_dec[:, i]‖, "
              "the norm of decoder.weight's column i (dim=0).", mse + lam * F.sum() / n),
-            ("That is seed 000's penalty, λ times the mean of |f| over samples and latents; "
-             "this course's is λ Σ_i f_i ‖W_dec[:, i]‖, averaged over the samples only.",
+            ("That is the penalty some introductions use, λ times the mean of |f| over samples "
+             "and latents; this course's is λ Σ_i f_i ‖W_dec[:, i]‖, averaged over the samples "
+             "only.",
              mse + lam * F.mean()),
             ("The reconstruction error is averaged over the dimensions too; the course sums it "
              "over the dimensions and averages over the samples.",

@@ -5,8 +5,9 @@ right verb form), a node with value a contributes about a * dm/da; between a cle
 corrupted one, about (a_clean - a_corrupt) * dm/da (attribution patching). Edges are the same
 quantity for one node's effect on another.
 
-The toy of the sources: a 2 -> 4 -> 2 network that reads "singular" or "plural" and picks
-"runs" or "run", with a ReLU SAE on its 4 hidden units. Its graph is exact: every piece is
+The toy of the blog post "A recipe for feature circuits with sparse autoencoders in LLMs": a
+2 -> 4 -> 2 network that reads "singular" or "plural" and picks "runs" or "run", with a ReLU SAE
+on its 4 hidden units. Its graph is exact: every piece is
 linear once the ReLUs have chosen, so the edges into the output add up to the logit difference.
 """
 

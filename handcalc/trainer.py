@@ -25,8 +25,8 @@ length 1, the part of their gradient along each column removed before the step a
 rescaled after it (Bricken et al. 2023).
 
 Reductions: the squared error is summed over the dimensions and averaged over the samples, and
-so is each penalty (seed 000's minimal SAE takes lam times the mean of |f| over samples *and*
-latents, m times smaller for the same lam).
+so is each penalty (some introductions' minimal SAEs take lam times the mean of |f| over
+samples *and* latents, m times smaller for the same lam).
 
 Dead latents can be resampled: every `resample_every` steps, each latent that has not fired
 since the last check gets a fresh direction: the residual x - x' of one of the batch's worst

@@ -374,7 +374,8 @@ def test_check_torch_sae_names_its_mistakes() -> None:
     sae.W_dec *= np.linspace(0.5, 2, 12)  # decoder columns of different lengths
     assert all(check_torch_sae(Right, sae, data.X, 0.3))
     assert "left out the ReLU" in check_torch_sae(NoRelu, sae, data.X, 0.3)[1].message
-    assert "seed 000's penalty" in check_torch_sae(Seed000, sae, data.X, 0.3)[2].message
+    said = check_torch_sae(Seed000, sae, data.X, 0.3)[2].message
+    assert "the penalty some introductions use" in said
     verdicts = check_torch_sae(NoLengths, sae, data.X, 0.3)
     assert "decoder lengths" in verdicts[2].message and "fix those first" in verdicts[-1].message
 

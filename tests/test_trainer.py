@@ -22,7 +22,7 @@ from handcalc.trainer import (
 
 
 def torch_loss_and_grads(sae: SAE, X: np.ndarray, penalty: Penalty):
-    """The loss written independently of the trainer: KL as the sources write it."""
+    """The loss written independently of the trainer: KL as Ng (2011) writes it."""
     p = {n: torch.tensor(v, requires_grad=True) for n, v in sae.params().items()}
     z = p["W_enc"] @ torch.tensor(X) + p["b_enc"][:, None]
     f = torch.relu(z)
