@@ -255,6 +255,62 @@ def check_topk(answer: ArrayLike, Z: ArrayLike, k: int) -> Feedback:
 
 
 @judged()
+def check_jumprelu(answer: ArrayLike, Z: ArrayLike, threshold: ArrayLike) -> Feedback:
+    """Check JumpReLU: F = Z where Z > θ (each latent's own threshold, a row's), else 0."""
+    from .jumprelu import jumprelu
+
+    Z, theta = np.asarray(Z, dtype=float), np.asarray(threshold, dtype=float)
+
+    def mistakes() -> list[Suspect]:
+        return _listed("jumprelu", [
+            ("You subtracted the threshold: JumpReLU keeps z itself where z > θ (a jump), it "
+             "does not shift it (z − θ would be a ReLU with bias −θ, which shrinks every size).",
+             np.maximum(Z - theta[:, None], 0)),
+            ("That is a ReLU: the cut is at each latent's threshold θ, not at 0.",
+             np.maximum(Z, 0)),
+            ("Kept where z ≥ θ: JumpReLU keeps z only where z > θ (an entry equal to θ is cut).",
+             Z * (Z >= theta[:, None])),
+        ])  # fmt: skip
+
+    return compare(answer, jumprelu(Z, theta), "JumpReLU(Z)", mistakes, axes=("latent", "sample"))
+
+
+@judged()
+def check_threshold_grad(
+    answer: ArrayLike, Z: ArrayLike, threshold: ArrayLike, dF: ArrayLike, lam: float,
+    bandwidth: float,
+) -> Feedback:  # fmt: skip
+    """Check the pseudo-gradient of the loss for each threshold (Rajamanoharan et al. 2024b):
+    −Σ_n dF θ K((z − θ)/ε)/ε − (lam/n) Σ_n K((z − θ)/ε)/ε, n = Z's columns."""
+    from .jumprelu import rectangle, threshold_grads
+
+    Z, theta, dF = (np.asarray(a, dtype=float) for a in (Z, threshold, dF))
+    n = Z.shape[1]
+    kernel = rectangle((Z - theta[:, None]) / bandwidth) / bandwidth
+    through_f = -(dF * theta[:, None] * kernel).sum(axis=1)
+    through_l0 = -lam / n * kernel.sum(axis=1)
+
+    def mistakes() -> list[Suspect]:
+        return _listed("threshold_grad", [
+            ("Only the reconstruction's part: the L0 penalty reaches θ too, through the step's "
+             "pseudo-derivative, −(λ/n) Σ_n K/ε.", through_f),
+            ("Only the L0 penalty's part: F depends on θ too (a latent just above θ switches "
+             "off when θ rises), −Σ_n dF θ K/ε.", through_l0),
+            ("The signs are flipped: raising θ switches latents off, so both pseudo-derivatives "
+             "are negative (−θ/ε K and −1/ε K).", -(through_f + through_l0)),
+            ("F's pseudo-derivative has a factor θ, the size of the jump: −(θ/ε) K, not −(1/ε) K.",
+             -(dF * kernel).sum(axis=1) + through_l0),
+            ("The kernel is divided by its width ε: K((z − θ)/ε) / ε, so that it integrates to 1.",
+             (through_f + through_l0) * bandwidth),
+            ("The L0 term is averaged over the samples like the loss: λ/n, not λ.",
+             through_f + through_l0 * n),
+        ])  # fmt: skip
+
+    right = threshold_grads(Z, theta, dF, lam, n, bandwidth)
+    return compare(answer, right, "dloss/dθ", mistakes, axes=("latent",))
+
+
+@judged()
 def check_top_contexts(answer: ArrayLike, activations: ArrayLike, k: int) -> Feedback:
     """Check the indices of the k largest activations, largest first (lesson 08)."""
     a = np.asarray(activations, dtype=float)

@@ -697,3 +697,47 @@ def test_check_l0_and_variance_explained_name_their_mistakes() -> None:
     assert "subtract it" in check_variance_explained(residual / total, X, X_hat).message
     over_dims = ((X - X.mean(axis=0, keepdims=True)) ** 2).sum()
     assert "axis=1" in check_variance_explained(1 - residual / over_dims, X, X_hat).message
+
+
+def _jumprelu_problem():
+    rng = np.random.default_rng(2)
+    Z = rng.integers(-4, 5, size=(6, 8)) / 2  # halves: some entries sit exactly on a threshold
+    return Z, rng.integers(1, 4, size=6) / 2, rng.integers(-3, 4, size=(6, 8)) / 4
+
+
+def test_jumprelu_check_names_each_slip() -> None:
+    from handcalc.checks import check_jumprelu
+
+    Z, theta, _ = _jumprelu_problem()
+    right = Z * (Z > theta[:, None])
+    assert check_jumprelu(right, Z, theta).correct
+    slips = {
+        "subtracted the threshold": np.maximum(Z - theta[:, None], 0),
+        "That is a ReLU": np.maximum(Z, 0),
+        "Kept where z ≥ θ": Z * (Z >= theta[:, None]),
+    }
+    for said, answer in slips.items():
+        verdict = check_jumprelu(answer, Z, theta)
+        assert not verdict.correct and said in verdict.message, (said, verdict.message)
+
+
+def test_threshold_grad_check_names_each_slip() -> None:
+    from handcalc.checks import check_threshold_grad
+    from handcalc.jumprelu import rectangle
+
+    Z, theta, dF = _jumprelu_problem()
+    lam, eps, n = 0.5, 0.5, Z.shape[1]
+    K = rectangle((Z - theta[:, None]) / eps) / eps
+    through_f, through_l0 = -(dF * theta[:, None] * K).sum(1), -lam / n * K.sum(1)
+    assert check_threshold_grad(through_f + through_l0, Z, theta, dF, lam, eps).correct
+    slips = {
+        "Only the reconstruction's part": through_f,
+        "Only the L0 penalty's part": through_l0,
+        "signs are flipped": -(through_f + through_l0),
+        "factor θ": -(dF * K).sum(1) + through_l0,
+        "divided by its width": (through_f + through_l0) * eps,
+        "λ/n, not λ": through_f + through_l0 * n,
+    }
+    for said, answer in slips.items():
+        verdict = check_threshold_grad(answer, Z, theta, dF, lam, eps)
+        assert not verdict.correct and said in verdict.message, (said, verdict.message)

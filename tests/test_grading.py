@@ -60,8 +60,8 @@ def test_every_lesson_with_exercises_has_them_named_after_the_learners_functions
         name: len(assignment.exercises(nb))
         for name, nb in grading.lessons(ROOT / "solutions").items()
     }
-    assert counts["07_training_saes"] == 5 and "00_start_here" not in counts
-    assert sum(counts.values()) == 30  # 43 solution regions under 30 check cells
+    assert counts["07_training_saes"] == 6 and "00_start_here" not in counts
+    assert sum(counts.values()) == 31  # 45 solution regions under 31 check cells
 
 
 def test_lessons_carry_nbgrader_metadata_with_read_only_checks() -> None:

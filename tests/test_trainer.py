@@ -229,7 +229,8 @@ def lesson_07_sweep() -> dict[int, dict[str, tuple]]:
     settings = {"L1 0.03": ("l1", {"lam": 0.03}), "L1 0.3": ("l1", {"lam": 0.3}),
                 "L1 1": ("l1", {"lam": 1.0}), "KL 0.015": ("kl", {"rho": 0.015}),
                 "KL 0.03": ("kl", {"rho": 0.03}), "TopK 2": ("topk", {"k": 2}),
-                "TopK 4": ("topk", {"k": 4})}  # fmt: skip
+                "TopK 4": ("topk", {"k": 4}), "JumpReLU 0.03": ("jumprelu", {"lam": 0.03}),
+                "Gated 0.3": ("gated", {"lam": 0.3})}  # fmt: skip
     sweep = {}
     for seed in (0, 1, 2):
         sweep[seed] = {}
@@ -259,15 +260,33 @@ def test_lesson_07_the_sweep_over_seeds(lesson_07_sweep) -> None:
         assert l0(runs["TopK 4"][1]) < l0(runs["L1 0.3"][1]) and fve["TopK 4"] > fve["L1 0.3"]
 
 
+def test_lesson_07_jumprelu_and_gated_sit_above_the_older_methods(lesson_07_sweep) -> None:
+    """Lesson 07, on three training seeds: Gated λ=0.3 fires fewer latents than L1 λ=0.3 and
+    explains more; JumpReLU λ=0.03 fires fewer than TopK k=4 and explains as much or more (to
+    0.005); both recover nearly all of the planted features."""
+    from handcalc.sae import l0, recovered, variance_explained
+
+    data, sweep = lesson_07_sweep
+    for runs in sweep.values():
+        fve = {n: variance_explained(data.X, sae.decode(F)) for n, (sae, F) in runs.items()}
+        fired = {n: l0(F) for n, (_, F) in runs.items()}
+        assert fired["Gated 0.3"] < fired["L1 0.3"] and fve["Gated 0.3"] > fve["L1 0.3"]
+        assert fired["JumpReLU 0.03"] < fired["TopK 4"]
+        assert fve["JumpReLU 0.03"] > fve["TopK 4"] - 0.005
+        for name in ("JumpReLU 0.03", "Gated 0.3"):
+            assert recovered(runs[name][0].W_dec, data.directions) > 0.9, name
+
+
 def test_lesson_07_l1_shrinks_the_sizes_and_topk_does_not(lesson_07_sweep) -> None:
     """Lesson 07, on three training seeds: L1 reports each planted size too low in every band,
-    more so for the stronger features; TopK's gap is less than half of L1's in every band."""
+    more so for the stronger features; TopK's gap is less than half of L1's in every band;
+    JumpReLU's and Gated's lines lie above L1's, JumpReLU's weakest band above the diagonal."""
     from handcalc.sae import matched_magnitudes
 
     data, sweep = lesson_07_sweep
     for runs in sweep.values():
         gaps = {}
-        for name in ("L1 0.3", "TopK 4"):
+        for name in ("L1 0.3", "TopK 4", "JumpReLU 0.03", "Gated 0.3"):
             sae, F = runs[name]
             true, learned = matched_magnitudes(sae.W_dec, F, data)
             band = np.digitize(true, [0.25, 0.5, 0.75])
@@ -275,6 +294,9 @@ def test_lesson_07_l1_shrinks_the_sizes_and_topk_does_not(lesson_07_sweep) -> No
                                    for b in range(4)])  # fmt: skip
         assert (gaps["L1 0.3"] < -0.05).all() and (np.diff(gaps["L1 0.3"]) < 0).all()
         assert (np.abs(gaps["TopK 4"]) < np.abs(gaps["L1 0.3"]) / 2).all()
+        for name in ("JumpReLU 0.03", "Gated 0.3"):  # above L1's line in every band
+            assert (gaps[name] > gaps["L1 0.3"]).all(), name
+        assert gaps["JumpReLU 0.03"][0] > 0  # its weakest band above the diagonal
 
 
 def test_start_trains_a_copy_of_the_given_sae() -> None:
