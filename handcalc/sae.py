@@ -64,6 +64,29 @@ def recovered(learned: np.ndarray, true: np.ndarray, threshold: float = 0.9) -> 
     return float((cosine_matrix(true, learned).max(axis=1) > threshold).mean())
 
 
+def matched_latents(
+    learned: np.ndarray, true: np.ndarray, F: np.ndarray, threshold: float = 0.9
+) -> float:
+    """The other way round from `recovered` (learned -> true): the share of the live latents
+    (rows of F that fire) whose decoder column is within cosine `threshold` of a true direction."""
+    live = (np.asarray(F) > 0).any(axis=1)
+    best = cosine_matrix(learned, true).max(axis=1)
+    return float((best[live] > threshold).mean())
+
+
+def duplicated(learned: np.ndarray, true: np.ndarray, threshold: float = 0.9) -> int:
+    """How many true directions have two or more learned columns within cosine `threshold`."""
+    return int(((cosine_matrix(true, learned) > threshold).sum(axis=1) >= 2).sum())
+
+
+def off_match_firing(learned: np.ndarray, true: np.ndarray, F: np.ndarray) -> float:
+    """The share of all firings (entries F > 0) made by latents that are no true direction's
+    best match: activity that `recovered` and MMCS never look at."""
+    fires = (np.asarray(F) > 0).sum(axis=1)
+    others = np.setdiff1d(np.arange(fires.size), cosine_matrix(true, learned).argmax(axis=1))
+    return float(fires[others].sum() / max(fires.sum(), 1))
+
+
 def dead_latents(F: np.ndarray) -> np.ndarray:
     """Which latents never fire on these samples: a boolean per latent (row of F)."""
     return ~(np.asarray(F) > 0).any(axis=1)
