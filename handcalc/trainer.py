@@ -13,6 +13,9 @@ Sparsity methods:
 - "kl": loss = mean over samples of ||x - x'||^2 + beta * sum_i KL(rho || rate_i) (handcalc.kl);
 - "topk": keep each sample's k largest positive pre-activations, zero the rest; no penalty
   (Gao et al. 2024);
+- "batchtopk": keep the batch's k x n largest positive pre-activations, so that a sample may
+  use more or fewer than k (Bussmann et al. 2024); after training, one threshold, the mean over
+  the steps of the smallest activation kept, replaces the batch (SAE.threshold);
 - "jumprelu": a learned threshold per latent and the L0 itself as the penalty, weighed by lam
   (Rajamanoharan et al. 2024b; handcalc.jumprelu);
 - "gated": a gate path that decides which latents fire and a magnitude path that says how much,
@@ -51,15 +54,16 @@ from .steps import l1_grad, linear, mse_grad
 
 PARAMS = ("W_enc", "b_enc", "W_dec", "b_dec")
 EXTRA = ("log_threshold", "r_mag", "b_mag")  # JumpReLU's; Gated's
-METHODS = ("l1", "kl", "topk", "jumprelu", "gated")
+METHODS = ("l1", "kl", "topk", "batchtopk", "jumprelu", "gated")
 RESAMPLE_SCALE = 0.2
 
 
 @dataclass
 class SAE:
     """W_enc: (m, d), b_enc: (m,), W_dec: (d, m), column j feature j's direction, b_dec: (d,).
-    k: TopK's latents per sample. log_threshold (m,): a JumpReLU SAE's log θ. r_mag, b_mag (m,):
-    a Gated SAE's magnitude path (W_enc and b_enc are its gate). pre_bias: encode x - b_dec."""
+    k: TopK's latents per sample (BatchTopK's on average, batch_topk True; its threshold once
+    trained). log_threshold (m,): a JumpReLU SAE's log θ. r_mag, b_mag (m,): a Gated SAE's
+    magnitude path (W_enc and b_enc are its gate). pre_bias: encode x - b_dec."""
 
     W_enc: np.ndarray
     b_enc: np.ndarray
@@ -70,6 +74,8 @@ class SAE:
     r_mag: np.ndarray | None = None
     b_mag: np.ndarray | None = None
     pre_bias: bool = False
+    batch_topk: bool = False
+    threshold: float | None = None
 
     def encoder_input(self, X: np.ndarray) -> np.ndarray:
         return X - self.b_dec[:, None] if self.pre_bias else X
@@ -82,7 +88,9 @@ class SAE:
             return gated.features(Z, gated.magnitudes(self, X_in))
         if self.log_threshold is not None:
             return jumprelu.jumprelu(Z, np.exp(self.log_threshold))
-        return Z * active(Z, self.k)
+        if self.batch_topk and self.threshold is not None:
+            return Z * (Z > self.threshold)
+        return Z * active(Z, self.k, self.batch_topk)
 
     def decode(self, F: np.ndarray) -> np.ndarray:
         return self.W_dec @ F + self.b_dec[:, None]
@@ -96,11 +104,14 @@ class SAE:
         return replace(self, **{name: value.copy() for name, value in self.params().items()})
 
 
-def active(Z: np.ndarray, k: int | None = None) -> np.ndarray:
+def active(Z: np.ndarray, k: int | None = None, batch: bool = False) -> np.ndarray:
     """Which pre-activations pass (m, n booleans): Z > 0 (ReLU), and, for TopK, among each
-    column's k largest."""
+    column's k largest (batch: among the whole batch's k x n largest)."""
     mask = Z > 0
-    if k is not None and k < Z.shape[0]:
+    if batch and k is not None and k * Z.shape[1] < Z.size:
+        kth = -np.partition(-Z.ravel(), k * Z.shape[1] - 1)[k * Z.shape[1] - 1]
+        mask &= Z >= kth
+    elif k is not None and k < Z.shape[0]:
         kth = -np.partition(-Z, k - 1, axis=0)[k - 1]  # each column's k-th largest value
         mask &= Z >= kth
     return mask
@@ -150,7 +161,7 @@ def numpy_gradients(
     Z = linear(sae.W_enc, sae.b_enc, X_in)
     jump = sae.log_threshold is not None
     threshold = np.exp(sae.log_threshold) if jump else None
-    passes = Z > threshold[:, None] if jump else active(Z, sae.k)
+    passes = Z > threshold[:, None] if jump else active(Z, sae.k, sae.batch_topk)
     F = Z * passes
     X_hat = linear(sae.W_dec, sae.b_dec, F)
     error = ((X_hat - X) ** 2).sum()
@@ -296,7 +307,9 @@ def _torch_loss(sae: SAE, p: dict, x, penalty: Penalty):
         x_hat = p["W_dec"] @ f + p["b_dec"][:, None]
         return (((x_hat - x) ** 2).sum() + penalty.lam * step(z, theta).sum()) / n, f, x_hat
     passes = z > 0
-    if sae.k is not None and sae.k < z.shape[0]:
+    if sae.batch_topk and sae.k is not None and sae.k * n < z.numel():
+        passes &= z >= torch.topk(z.flatten(), sae.k * n).values[-1]
+    elif sae.k is not None and sae.k < z.shape[0]:
         passes &= z >= torch.topk(z, sae.k, dim=0).values[-1]
     f = z * passes
     x_hat = p["W_dec"] @ f + p["b_dec"][:, None]
@@ -369,7 +382,9 @@ def train_sae(
         raise ValueError(f'backend must be "numpy" or "torch"; got {backend!r}.')
     X = np.asarray(X, dtype=np.float64)
     if start is None:
-        sae = init_sae(X, n_latents, seed, k if method == "topk" else None, method, pre_bias)
+        counted = k if method in ("topk", "batchtopk") else None
+        sae = init_sae(X, n_latents, seed, counted, method, pre_bias)
+        sae.batch_topk = method == "batchtopk"
     elif start.b_enc.size != n_latents:
         raise ValueError(f"start has {start.b_enc.size} latents, but n_latents is {n_latents}.")
     else:
@@ -379,7 +394,7 @@ def train_sae(
     stepper = _numpy_stepper if backend == "numpy" else _torch_stepper
     step, forget = stepper(sae, penalty, lr, unit_norm)
     stream = batches(X, steps, batch_size, seed)
-    history, fired = History(), np.zeros(n_latents, dtype=bool)
+    history, fired, smallest = History(), np.zeros(n_latents, dtype=bool), []
     desc = f"SAE {method} ({backend})"
     for t, batch in enumerate(tqdm(stream, total=steps, disable=not progress, desc=desc), 1):
         loss, F, X_hat = step(batch)
@@ -387,6 +402,8 @@ def train_sae(
         history.l0.append(l0(F))
         history.variance_explained.append(variance_explained(batch, X_hat))
         fired |= (F > 0).any(axis=1)
+        if sae.batch_topk and (F > 0).any():
+            smallest.append(F[F > 0].min())
         if resample_every and t % resample_every == 0 and t + resample_every <= steps:
             dead = np.flatnonzero(~fired)
             if dead.size:
@@ -394,4 +411,6 @@ def train_sae(
                 forget(dead)
                 history.resampled.append((t, int(dead.size)))
             fired[:] = False
+    if smallest:  # BatchTopK at inference: one threshold instead of the batch
+        sae.threshold = float(np.mean(smallest))
     return sae, history

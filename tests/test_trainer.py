@@ -13,6 +13,7 @@ from handcalc.sae import dead_latents, l0, mmcs, planted_features, recovered, va
 from handcalc.trainer import (
     SAE,
     Penalty,
+    active,
     init_sae,
     numpy_gradients,
     resample,
@@ -77,6 +78,8 @@ def test_numpy_gradients_on_the_canonical_problem_are_the_sheets() -> None:
         ("topk", {"k": 3}),
         ("topk", {"k": 2, "resample_every": 10, "lr": 0.05}),
         ("topk", {"k": 3, "pre_bias": True}),
+        ("batchtopk", {"k": 3}),
+        ("batchtopk", {"k": 2, "resample_every": 10, "lr": 0.05}),
         ("l1", {"lam": 0.3, "pre_bias": True, "unit_norm": True}),
         ("jumprelu", {"lam": 0.05, "bandwidth": 0.1}),
         (
@@ -505,3 +508,17 @@ def test_learned_against_true_measures_by_hand() -> None:
     assert duplicated(learned, true) == 1  # e1 has latents 1 and 2
     assert matched_latents(learned, true, F) == 3 / 4
     assert off_match_firing(learned, true, F) == 3 / 6  # latents 2 and 4 are no best match
+
+
+def test_batchtopk_keeps_k_per_sample_on_average_then_one_threshold() -> None:
+    """Bussmann et al. (2024): k x n activations per batch, shared unevenly among the samples;
+    afterwards the mean smallest kept activation is the threshold, and the L0 stays near k."""
+    data = planted_features(d=16, n_true=32, n_samples=2048, active=3, seed=0)
+    sae, history = train_sae(data.X, 48, "batchtopk", k=3, steps=300, progress=False)
+    assert all(value == 3 for value in history.l0)  # exactly k x n in every batch
+    batch = data.X[:, :256]
+    Z = sae.W_enc @ batch + sae.b_enc[:, None]
+    counts = (Z * active(Z, 3, batch=True) > 0).sum(axis=0)
+    assert counts.mean() == 3 and counts.min() < 3 < counts.max()  # uneven among the samples
+    assert sae.threshold is not None and sae.threshold > 0
+    assert abs(l0(sae.encode(data.X)) - 3) < 1
