@@ -71,6 +71,34 @@ def best_features(table: np.ndarray) -> dict[str, tuple[int, float]]:
     return {p: (int(best[j]), float(table[best[j], j])) for j, p in enumerate(PROPERTIES)}
 
 
+def best_direction(X: np.ndarray, directions: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """For each property (column of labels), the best AUROC of any direction (column of
+    `directions`, d x k) as a detector, read with either sign (a dense direction has no "off"
+    side, unlike a latent): the baseline for the SAE's latents. X: (d, tokens)."""
+    projected = directions.T @ X
+    best = np.zeros(labels.shape[1])
+    for j in range(labels.shape[1]):
+        scores = [auroc(row, labels[:, j]) for row in projected]
+        best[j] = max(max(a, 1 - a) for a in scores)
+    return best
+
+
+def probe_auroc(X: np.ndarray, labels: np.ndarray, seed: int = 0) -> np.ndarray:
+    """For each property, the held-out AUROC of a linear probe (logistic regression trained on
+    a random half of the tokens, scored on the other half): how well *any* direction of X
+    separates it, the ceiling for a single direction. X: (d, tokens)."""
+    from sklearn.linear_model import LogisticRegression
+
+    order = np.random.default_rng(seed).permutation(X.shape[1])
+    train, test = order[: X.shape[1] // 2], order[X.shape[1] // 2 :]
+    found = np.zeros(labels.shape[1])
+    for j in range(labels.shape[1]):
+        y = labels[:, j].astype(bool)
+        probe = LogisticRegression(max_iter=1000).fit(X[:, train].T, y[train])
+        found[j] = auroc(probe.decision_function(X[:, test].T), y[test])
+    return found
+
+
 def top_contexts(activations: np.ndarray, k: int = 10) -> np.ndarray:
     """Indices of the k largest activations, largest first (ties: earlier token first)."""
     order = np.argsort(-np.asarray(activations), kind="stable")

@@ -267,3 +267,42 @@ def test_lesson_11_auxk_on_lesson_08s_dead_latents(lesson_08) -> None:
     main = ((batch - X_hat) ** 2).sum(axis=0).mean()
     aux = auxk_loss(sae.W_enc, sae.b_enc, sae.W_dec, batch, X_hat, dead, 8)
     assert aux > 0.99 * main
+
+
+@pytest.mark.claims
+def test_lesson_08_the_baselines_rank_as_well(lesson_08, seed_saes) -> None:
+    """Lesson 08's baselines: for the two number properties the shipped SAE's latent and the
+    best coordinate both rank almost perfectly; on all but at most one of the other properties
+    the best coordinate ranks better than the SAE's best latent, for the shipped SAE and five
+    other seeds; a linear probe reads every property well."""
+    from handcalc.features import best_direction, probe_auroc
+
+    _, _, acts, _, _, best = lesson_08
+    coordinates = best_direction(acts.X, np.eye(acts.X.shape[0]), acts.labels)
+    number = [PROPERTIES.index(p) for p in ("singular verb may follow", "plural verb may follow")]
+    assert all(best[PROPERTIES[j]][1] > 0.999 and coordinates[j] > 0.999 for j in number)
+    others = [j for j in range(len(PROPERTIES)) if j not in number]
+    saes = [best] + [
+        best_features(property_table(seed_saes[("resid_2", s)].encode(acts.X), acts.labels))
+        for s in range(1, 6)
+    ]
+    for found in saes:
+        worse = sum(found[PROPERTIES[j]][1] < coordinates[j] for j in others)
+        assert worse >= len(others) - 1, worse
+    sample = np.random.default_rng(0).choice(acts.X.shape[1], 6000, replace=False)
+    assert (probe_auroc(acts.X[:, sample], acts.labels[sample]) > 0.9).all()
+
+
+def test_best_direction_reads_either_sign_and_the_probe_holds_out_half() -> None:
+    from handcalc.features import best_direction, probe_auroc
+
+    rng = np.random.default_rng(0)
+    holds = rng.random(400) < 0.3
+    X = rng.normal(size=(3, 400))
+    X[1] -= 3 * holds  # coordinate 2 is *low* where the property holds
+    labels = holds[:, None]
+    found = best_direction(X, np.eye(3), labels)
+    assert found[0] == auroc(-X[1], holds) > 0.95  # read with the sign flipped
+    assert probe_auroc(X, labels)[0] > 0.95
+    noise = probe_auroc(rng.normal(size=(3, 400)), labels)[0]
+    assert 0.3 < noise < 0.7  # held out: no better than chance on noise
