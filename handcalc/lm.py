@@ -108,6 +108,19 @@ def loss_fn(
     )
 
 
+def prediction_spread(
+    model: TinyLM, tokens: torch.Tensor, edits: dict[str, Edit] | None = None
+) -> tuple[float, float]:
+    """(mean entropy of the next-token distribution in nats, mean probability of its likeliest
+    token), over the positions whose next token is not padding: how flat or how sure the model's
+    predictions are."""
+    logits = model(tokens[:, :-1], edits)
+    keep = tokens[:, 1:] != ID["<pad>"]
+    p = torch.softmax(logits, dim=-1)
+    entropy = -(p * torch.log(p.clamp_min(1e-300))).sum(dim=-1)
+    return entropy[keep].mean().item(), p.max(dim=-1).values[keep].mean().item()
+
+
 def train_lm(
     data: Corpus, steps: int = 1500, batch_size: int = 128, lr: float = 3e-3, seed: int = 0
 ) -> tuple[TinyLM, list[float]]:

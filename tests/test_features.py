@@ -306,3 +306,26 @@ def test_best_direction_reads_either_sign_and_the_probe_holds_out_half() -> None
     assert probe_auroc(X, labels)[0] > 0.95
     noise = probe_auroc(rng.normal(size=(3, 400)), labels)[0]
     assert 0.3 < noise < 0.7  # held out: no better than chance on noise
+
+
+@pytest.mark.claims
+def test_lesson_11_zero_ablation_is_flat_and_mean_ablation_is_sure(lesson_08) -> None:
+    """Lesson 11: replacing the last residual stream by 0 makes the prediction almost uniform
+    (entropy within 0.1 nats of log 53, a loss near log 53); by its mean, a confident one (the
+    likeliest token above one half) whose loss is higher still."""
+    import torch
+
+    from handcalc.lm import loss_fn, prediction_spread
+
+    model, _, acts, _, _, _ = lesson_08
+    test = torch.from_numpy(corpus(1000, seed=3).tokens)
+    mean = torch.from_numpy(acts.mean)
+    zero, by_mean = {"resid_2": torch.zeros_like}, {"resid_2": lambda x: mean.expand_as(x)}
+    with torch.no_grad():
+        (flat, _), (sure, top) = (
+            prediction_spread(model, test, zero),
+            prediction_spread(model, test, by_mean),
+        )
+        L_zero, L_mean = loss_fn(model, test, zero).item(), loss_fn(model, test, by_mean).item()
+    assert np.log(53) - flat < 0.1 and abs(L_zero - np.log(53)) < 0.3
+    assert sure < flat and top > 0.5 and L_mean > L_zero
