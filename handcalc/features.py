@@ -179,3 +179,33 @@ def hypothesis_holds(hypothesis: str, data: Corpus, acts: Activations) -> np.nda
         f"{hypothesis!r} is not a hypothesis the labels can test: write a property's name "
         f"(one of {', '.join(PROPERTIES)}) or 'word X' for a word X of the vocabulary."
     )
+
+
+def hypotheses() -> list[str]:
+    """Every reading hypothesis_holds can test: each property, then "word X" for each word."""
+    return [*PROPERTIES, *(f"word {w}" for w in VOCAB if not w.startswith("<"))]
+
+
+def explain_automatically(
+    F: np.ndarray, data: Corpus, acts: Activations, seed: int = 0
+) -> list[tuple[int, str, float]]:
+    """A small automated interpreter, after Bills et al. (2023), with a search in place of
+    their explainer model: for each live latent (row of F), the *explainer* picks the reading
+    (hypotheses()) whose tokens best match the latent's firing (F1) on a random half of the
+    tokens; the *scorer* measures that reading's F1 on the other half, which the explainer never
+    saw. Returns (latent, reading, held-out F1) for every live latent."""
+    names = hypotheses()
+    holds = np.array([hypothesis_holds(name, data, acts) for name in names], dtype=float)
+    order = np.random.default_rng(seed).permutation(F.shape[1])
+    halves = order[: F.shape[1] // 2], order[F.shape[1] // 2 :]
+
+    def f1(fires: np.ndarray, part: np.ndarray) -> np.ndarray:
+        both = holds[:, part] @ fires[part]
+        return 2 * both / np.maximum(holds[:, part].sum(axis=1) + fires[part].sum(), 1)
+
+    found = []
+    for latent in np.flatnonzero((F > 0).any(axis=1)):
+        fires = (F[latent] > 0).astype(float)
+        chosen = int(np.argmax(f1(fires, halves[0])))
+        found.append((int(latent), names[chosen], float(f1(fires, halves[1])[chosen])))
+    return found

@@ -329,3 +329,32 @@ def test_lesson_11_zero_ablation_is_flat_and_mean_ablation_is_sure(lesson_08) ->
         L_zero, L_mean = loss_fn(model, test, zero).item(), loss_fn(model, test, by_mean).item()
     assert np.log(53) - flat < 0.1 and abs(L_zero - np.log(53)) < 0.3
     assert sure < flat and top > 0.5 and L_mean > L_zero
+
+
+@pytest.mark.claims
+def test_lesson_08_automatic_readings(lesson_08, seed_saes) -> None:
+    """Lesson 08: a minority of the live latents, but always some, get a reading with held-out
+    F1 of 0.75 or more, for the shipped SAE and three other seeds; on the shipped SAE several
+    latents read as the word "the"."""
+    from handcalc.features import explain_automatically
+
+    _, data, acts, _, F, _ = lesson_08
+    shipped = explain_automatically(F, data, acts)
+    assert sum(reading == "word the" for _, reading, _ in shipped) >= 2
+    for readings in [shipped] + [
+        explain_automatically(seed_saes[("resid_2", s)].encode(acts.X), data, acts)
+        for s in (1, 2, 3)
+    ]:
+        good = sum(score >= 0.75 for _, _, score in readings)
+        assert 1 <= good < len(readings) / 2, (good, len(readings))
+
+
+def test_the_automatic_reader_chooses_on_one_half_and_scores_on_the_other() -> None:
+    from handcalc.features import explain_automatically, hypotheses
+
+    model, data = load(), corpus(300, seed=2)
+    acts = collect(model, data)
+    is_the = hypothesis_holds("word the", data, acts)
+    F = np.vstack([is_the * 1.0, np.zeros_like(is_the, dtype=float)])  # a perfect "the" latent
+    ((latent, reading, score),) = explain_automatically(F, data, acts)  # the dead one is skipped
+    assert (latent, reading, score) == (0, "word the", 1.0) and "word the" in hypotheses()
