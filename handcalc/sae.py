@@ -93,16 +93,17 @@ def dead_latents(F: np.ndarray) -> np.ndarray:
 
 
 def matched_magnitudes(
-    W_dec: np.ndarray, F: np.ndarray, data: PlantedData
+    W_dec: np.ndarray, F: np.ndarray, data: PlantedData, silent_as_zero: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
     """(true, learned) magnitudes of each planted feature where it is on and its best-matching
     latent fires: the planted magnitude, and the latent's activation times its decoder length
-    (how far the SAE moves along that direction). W_dec: (d, m); F: (m, n) on data.X."""
+    (how far the SAE moves along that direction). silent_as_zero: also where the latent stays
+    silent, which then reports 0. W_dec: (d, m); F: (m, n) on data.X."""
     match = cosine_matrix(data.directions, W_dec).argmax(axis=1)
     lengths = np.linalg.norm(W_dec, axis=0)
     true, learned = [], []
     for i, j in enumerate(match):
-        fires = (data.codes[i] > 0) & (F[j] > 0)
+        fires = (data.codes[i] > 0) & ((F[j] > 0) | silent_as_zero)
         true.append(data.codes[i, fires])
         learned.append(F[j, fires] * lengths[j])
     return np.concatenate(true), np.concatenate(learned)

@@ -300,6 +300,16 @@ def test_lesson_07_l1_shrinks_the_sizes_and_topk_does_not(lesson_07_sweep) -> No
         for name in ("JumpReLU 0.03", "Gated 0.3"):  # above L1's line in every band
             assert (gaps[name] > gaps["L1 0.3"]).all(), name
         assert gaps["JumpReLU 0.03"][0] > 0  # its weakest band above the diagonal
+        silent = {}
+        for name in ("L1 0.3", "TopK 4", "JumpReLU 0.03", "Gated 0.3"):
+            sae, F = runs[name]
+            true, learned = matched_magnitudes(sae.W_dec, F, data, silent_as_zero=True)
+            band = np.digitize(true, [0.25, 0.5, 0.75])
+            silent[name] = np.array([learned[band == b].mean() - true[band == b].mean()
+                                     for b in range(4)])  # fmt: skip
+            assert (silent[name] < 0).all(), name  # silences counted: every method too low
+        for name in ("TopK 4", "JumpReLU 0.03", "Gated 0.3"):
+            assert (silent["L1 0.3"][1:] < silent[name][1:]).all(), name
 
 
 def test_start_trains_a_copy_of_the_given_sae() -> None:
