@@ -258,5 +258,7 @@ def test_a_hostile_class_earns_nothing_and_changes_nothing(tmp_path: Path) -> No
     time.sleep(5)
     assert book.read_text() == written and course_checksums() == before
     assert not (ROOT / "solutions" / "planted.txt").exists()
-    left = subprocess.run(["pgrep", "-f", "sleep 30|sleep 3; echo"], capture_output=True)
+    # The attacks' own command lines exactly (anything else on the machine may sleep too).
+    attacks = "^sleep 30$|^sh -c sleep 3; echo lingerer"
+    left = subprocess.run(["pgrep", "-f", attacks], capture_output=True)
     assert left.stdout == b""
