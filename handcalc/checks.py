@@ -856,9 +856,10 @@ def check_variance_spectrum(answer: ArrayLike, X: ArrayLike) -> Feedback:
 @judged(answers=2)
 def check_hypothesis(latent: int, hypothesis: str, F: ArrayLike, data, acts, read=()) -> Feedback:
     """Test a learner's hypothesis about what a latent means against the grammar's labels (lesson
-    08): right when its F1 (precision and recall of firing) is at least 0.75. `read` lists
-    latents the lesson has already read, which do not count."""
-    from .features import hypothesis_holds, precision_recall
+    08): right when its F1 (precision and recall of firing) is at least 0.75. The feedback also
+    says how the reading fits the latent's 20 strongest firings, the evidence a reader sees
+    first. `read` lists latents the lesson has already read, which do not count."""
+    from .features import hypothesis_holds, precision_recall, top_contexts
 
     F = np.asarray(F)
     if not isinstance(latent, int | np.integer) or not 0 <= latent < F.shape[0]:
@@ -876,15 +877,25 @@ def check_hypothesis(latent: int, hypothesis: str, F: ArrayLike, data, acts, rea
         return Feedback(False, str(error))
     precision, recall = precision_recall(F[latent], holds)
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    numbers = (f"Precision {precision:.2f} (the share of its firings where '{hypothesis}' "
-               f"holds), recall {recall:.2f} (the share of those tokens where it fires), F1 "
-               f"{f1:.2f}.")  # fmt: skip
+    top = top_contexts(F[latent], 20)
+    top = top[F[latent, top] > 0]
+    fit = int(holds[top].sum())
+    numbers = (f"It holds on {fit} of the latent's {top.size} strongest firings. Over all of "
+               f"them: precision {precision:.2f} (the share of its firings where "
+               f"'{hypothesis}' holds), recall {recall:.2f} (the share of those tokens where it "
+               f"fires), F1 {f1:.2f}.")  # fmt: skip
     if f1 >= 0.75:
         return Feedback(True, f"Correct: the labels support your reading. {numbers}")
-    if precision < recall:
+    if fit < top.size / 2:
         advice = (
-            "It fires on many tokens where your hypothesis does not hold: look at its contexts "
-            "further down the range, and find what those tokens share."
+            "Your reading does not describe even its strongest firings: go back to its top "
+            "contexts and find what the highlighted tokens share."
+        )
+    elif precision < recall:
+        advice = (
+            "Your reading fits its strongest firings, but the latent also fires, more weakly, "
+            "on many tokens where the reading does not hold: a latent is more than its top "
+            "contexts. Look at the dashboard's lower rows and find what those tokens share."
         )
     else:
         advice = (

@@ -209,3 +209,45 @@ def explain_automatically(
         chosen = int(np.argmax(f1(fires, halves[0])))
         found.append((int(latent), names[chosen], float(f1(fires, halves[1])[chosen])))
     return found
+
+
+@dataclass
+class Absorption:
+    """What becomes of one property's tokens that its best latent misses (see `absorption`)."""
+
+    main: int  # the latent with the best F1 for the property
+    precision: float
+    recall: float
+    misses: np.ndarray  # (tokens,) bool: the property holds, the main latent is silent
+    absorber: int | None  # the latent that fires on most of the misses (None: no misses)
+    covered: float  # the share of the misses on which the absorber fires
+    cosine: float  # cosine of the absorber's decoder column with the property's direction
+    on_misses: float  # the layer's mean projection on that direction at the misses
+    elsewhere: float  # ... and at the tokens where the property does not hold
+
+
+def absorption(F: np.ndarray, W_dec: np.ndarray, X: np.ndarray, holds: np.ndarray) -> Absorption:
+    """Feature absorption (Chanin et al. 2024), measured for one property: the best latent for
+    it by F1, the tokens where it holds and that latent stays silent, and on those the latent
+    that fires most often, with its decoder column's cosine to the property's direction (the
+    mean of X where it holds minus where it does not). F: (latents, tokens); W_dec: (d,
+    latents); X: (d, tokens)."""
+    holds = np.asarray(holds, dtype=bool)
+    scores = [precision_recall(a, holds) for a in F]
+    f1 = [2 * p * r / (p + r) if p + r > 0 else 0.0 for p, r in scores]
+    main = int(np.argmax(f1))
+    direction = X[:, holds].mean(axis=1) - X[:, ~holds].mean(axis=1)
+    direction /= np.linalg.norm(direction)
+    misses = holds & (F[main] <= 0)
+    projection = direction @ X
+    elsewhere = float(projection[~holds].mean())
+    if not misses.any():
+        return Absorption(main, *scores[main], misses, None, 0.0, 0.0, float("nan"), elsewhere)
+    share = (F[:, misses] > 0).mean(axis=1)
+    share[main] = 0.0
+    absorber = int(np.argmax(share))
+    column = W_dec[:, absorber] / np.linalg.norm(W_dec[:, absorber])
+    return Absorption(
+        main, *scores[main], misses, absorber, float(share[absorber]),
+        float(column @ direction), float(projection[misses].mean()), elsewhere,
+    )  # fmt: skip

@@ -489,20 +489,25 @@ def test_check_hypothesis_tests_a_reading_against_the_labels() -> None:
     acts = collect(load(), data)
     words = data.tokens[acts.where[:, 0], acts.where[:, 1]]
     is_the, is_noun = words == ID["the"], acts.labels[:, 6].astype(bool)  # property 6: noun
-    F = np.zeros((4, words.size))
+    F = np.zeros((5, words.size))
     F[0, is_the] = 1.0  # latent 0 fires exactly on "the"
-    F[1] = is_the | is_noun  # latent 1 on "the" and on the nouns: wider than "the"
+    F[1] = 2.0 * is_the + 0.5 * is_noun  # strongly on "the", weakly on the nouns: wider
     F[2, np.flatnonzero(is_the)[::3]] = 1.0  # latent 2 on a third of the "the"s: narrower
+    F[4] = 0.5 * is_the + 2.0 * is_noun  # strongest on nouns: "the" misses the top contexts
     supported = check_hypothesis(0, "word the", F, data, acts)
-    assert supported and "Precision 1.00" in supported.message
+    assert supported and "precision 1.00" in supported.message
+    assert "holds on 20 of the latent's 20 strongest" in supported.message
     wide = check_hypothesis(1, "word the", F, data, acts)
-    assert not wide and "further down" in wide.message
+    assert not wide and "20 of the latent's 20" in wide.message and "lower rows" in wide.message
     narrow = check_hypothesis(2, "word the", F, data, acts)
     assert not narrow and "narrower" in narrow.message
+    unread = check_hypothesis(4, "word the", F, data, acts)
+    assert not unread and "0 of the latent's 20" in unread.message
+    assert "not describe even its strongest" in unread.message
     assert "dead" in check_hypothesis(3, "noun", F, data, acts).message
     assert "already read" in check_hypothesis(0, "noun", F, data, acts, read=(0,)).message
     assert "a property's name" in check_hypothesis(0, "word zebra", F, data, acts).message
-    assert "0 to 3" in check_hypothesis(7, "noun", F, data, acts).message
+    assert "0 to 4" in check_hypothesis(7, "noun", F, data, acts).message
 
 
 def test_lesson_09_checks_name_their_mistakes() -> None:
