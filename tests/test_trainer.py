@@ -532,3 +532,38 @@ def test_batchtopk_keeps_k_per_sample_on_average_then_one_threshold() -> None:
     assert counts.mean() == 3 and counts.min() < 3 < counts.max()  # uneven among the samples
     assert sae.threshold is not None and sae.threshold > 0
     assert abs(l0(sae.encode(data.X)) - 3) < 1
+
+
+@pytest.mark.claims
+def test_lesson_07_an_sae_flags_anomalies_by_its_error_not_its_code() -> None:
+    """Lesson 07's anomaly section, for three training seeds: an L1 SAE trained on lesson 04's
+    fours flags other digits by reconstruction error about as well as PCA with 8 components
+    (AUROC above 0.98, within 0.003 of it); scoring by the rare latents' activation ranks far
+    worse; the rare latents are, all but a couple, dead in training and fire seldom on the test
+    digits."""
+    from sklearn.datasets import load_digits
+
+    from handcalc.features import auroc
+
+    digits = load_digits()
+    images, labels = digits.data / 16.0, digits.target
+    fours = np.random.default_rng(0).permutation(np.flatnonzero(labels == 4))
+    train, test_fours = fours[: 2 * len(fours) // 3], fours[2 * len(fours) // 3 :]
+    X_fours = images[train].T
+    X_test = images[np.r_[test_fours, np.flatnonzero(labels != 4)]].T
+    anomalous = np.r_[np.zeros(len(test_fours)), np.ones(X_test.shape[1] - len(test_fours))]
+    mean = X_fours.mean(axis=1, keepdims=True)
+    U = np.linalg.svd(X_fours - mean, full_matrices=False)[0][:, :8]
+    residual = (X_test - mean) - U @ (U.T @ (X_test - mean))
+    pca = auroc((residual**2).sum(axis=0), anomalous)
+    for seed in (0, 1, 2):
+        sae, _ = train_sae(
+            X_fours, 64, "l1", lam=0.3, steps=1000, seed=seed, backend="numpy", progress=False
+        )
+        F = sae.encode(X_test)
+        rate = (sae.encode(X_fours) > 0).mean(axis=1)
+        rare = rate < 0.01
+        error = auroc(((sae.decode(F) - X_test) ** 2).sum(axis=0), anomalous)
+        assert error > 0.98 and abs(error - pca) < 0.003
+        assert auroc(F[rare].sum(axis=0), anomalous) < error - 0.15
+        assert rare.sum() - (rate == 0).sum() <= 2 and (F[rare] > 0).mean() < 0.05
