@@ -53,21 +53,37 @@ def ablate(*latents: int) -> Change:
 
 def torch_codec(sae: SAE, acts: Activations):
     """The SAE in torch, in the model's units: encode(x) -> (f, error) with x = decode(f, error)
-    exactly; decode(f, error, like) returns like's dtype. Shapes (..., width) and (..., latents)."""
-    W_enc, b_enc, W_dec, b_dec = (torch.from_numpy(p) for p in sae.params().values())
+    exactly; decode(f, error, like) returns like's dtype. Shapes (..., width) and (..., latents).
+    Every method and option encodes as SAE.encode does."""
+    p = {name: torch.from_numpy(value) for name, value in sae.params().items()}
     mean, scale = torch.from_numpy(acts.mean), acts.scale
+
+    def features(z_in: torch.Tensor) -> torch.Tensor:
+        pre = z_in @ p["W_enc"].T + p["b_enc"]
+        if sae.r_mag is not None:  # Gated: the gate decides, the magnitude path sizes
+            magnitude = z_in @ (p["r_mag"].exp()[:, None] * p["W_enc"]).T + p["b_mag"]
+            return (pre > 0) * torch.relu(magnitude)
+        if sae.log_threshold is not None:  # JumpReLU
+            return pre * (pre > p["log_threshold"].exp())
+        if sae.batch_topk and sae.threshold is not None:  # BatchTopK at inference
+            return pre * (pre > sae.threshold)
+        passes = pre > 0
+        if sae.batch_topk and sae.k is not None:
+            flat = pre.reshape(-1, pre.shape[-1])
+            count = sae.k * flat.shape[0]
+            if count < flat.numel():
+                passes &= pre >= torch.topk(flat.flatten(), count).values[-1]
+        elif sae.k is not None and sae.k < pre.shape[-1]:
+            passes &= pre >= torch.topk(pre, sae.k, dim=-1).values[..., -1:]
+        return pre * passes
 
     def encode(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         z = (x.double() - mean) / scale
-        pre = z @ W_enc.T + b_enc
-        passes = pre > 0
-        if sae.k is not None:
-            passes &= pre >= torch.topk(pre, sae.k, dim=-1).values[..., -1:]
-        f = pre * passes
-        return f, z - (f @ W_dec.T + b_dec)
+        f = features(z - p["b_dec"] if sae.pre_bias else z)
+        return f, z - (f @ p["W_dec"].T + p["b_dec"])
 
     def decode(f: torch.Tensor, error: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-        return ((f @ W_dec.T + b_dec + error) * scale + mean).to(like.dtype)
+        return ((f @ p["W_dec"].T + p["b_dec"] + error) * scale + mean).to(like.dtype)
 
     return encode, decode
 

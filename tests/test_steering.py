@@ -227,3 +227,41 @@ def test_lesson_09_steered_sentences_and_the_error_term(setup) -> None:
             alone = loss_fn(model, tokens, {"resid_2": sae_edit(s, acts, keep_error=False)})
             kept = loss_fn(model, tokens, {"resid_2": sae_edit(s, acts)})
             assert low < alone.item() / plain < high and kept.item() == pytest.approx(plain, 1e-6)
+
+
+@pytest.mark.parametrize(
+    "method, options",
+    [
+        ("l1", {}),
+        ("topk", {"k": 3}),
+        ("batchtopk", {"k": 3}),
+        ("jumprelu", {"lam": 0.01}),
+        ("gated", {}),
+        ("l1", {"pre_bias": True}),
+        ("jumprelu", {"lam": 0.01, "pre_bias": True}),
+    ],
+)
+def test_the_torch_codec_encodes_as_the_sae_does(method: str, options: dict) -> None:
+    """Every method's SAE spliced into the model encodes exactly as SAE.encode (in the model's
+    units), and decode(encode(x)) with the error term is x."""
+    from handcalc.features import Activations
+    from handcalc.steering import torch_codec
+    from handcalc.trainer import train_sae
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(6, 300))
+    sae, _ = train_sae(X, 10, method, steps=30, backend="numpy", progress=False, **options)
+    mean, scale = rng.normal(size=6), 2.5
+    acts = Activations(X, np.zeros((300, 2), dtype=int), np.zeros((300, 1)), mean, scale)
+    encode, decode = torch_codec(sae, acts)
+    x = torch.from_numpy(acts.to_model(X).T).float()  # (tokens, width) as the model holds them
+    f, error = encode(x)
+    expected = sae.encode((x.double().numpy().T - mean[:, None]) / scale)
+    assert np.allclose(f.numpy().T, expected, atol=1e-10)
+    assert (f.numpy().T > 0).sum() == (expected > 0).sum()
+    assert torch.allclose(decode(f, error, x), x, atol=1e-5)
+    if method == "batchtopk":  # before its threshold is set: the batch's k x n largest
+        sae.threshold = None
+        f, _ = torch_codec(sae, acts)[0](x)
+        expected = sae.encode((x.double().numpy().T - mean[:, None]) / scale)
+        assert np.allclose(f.numpy().T, expected, atol=1e-10) and (f > 0).sum() == 3 * 300
