@@ -425,3 +425,47 @@ def test_the_automatic_reader_chooses_on_one_half_and_scores_on_the_other() -> N
     F = np.vstack([is_the * 1.0, np.zeros_like(is_the, dtype=float)])  # a perfect "the" latent
     ((latent, reading, score),) = explain_automatically(F, data, acts)  # the dead one is skipped
     assert (latent, reading, score) == (0, "word the", 1.0) and "word the" in hypotheses()
+
+
+@pytest.mark.claims
+def test_lesson_11_the_loss_frontier_is_flat_and_the_variance_frontier_is_not(lm) -> None:
+    """Lesson 11's frontier, for three training seeds: every SAE with L0 of 1.8 or more changes
+    the loss by less than 0.002 nats either way; L1 with λ = 0.3 fires more latents than TopK
+    with k = 2 and explains less variance."""
+    import torch
+
+    from handcalc.frontier import frontier
+
+    model, _, acts = lm
+    test = torch.from_numpy(corpus(1000, seed=3).tokens)
+    for seed in range(3):
+        points = frontier(model, acts["resid_2"], test, seed=seed)
+        dense = [p for runs in points.values() for p in runs if p.l0 >= 1.8]
+        assert len(dense) >= 6 and all(abs(p.delta_loss) < 0.002 for p in dense)
+        l1 = next(p for p in points["L1"] if p.setting == "λ=0.3")
+        topk = next(p for p in points["TopK"] if p.setting == "k=2")
+        assert l1.l0 > topk.l0 and l1.fve < topk.fve - 0.01
+
+
+def test_frontier_measures_what_it_trains(monkeypatch) -> None:
+    """The frontier's L0 and FVE are the SAE's own, its Δ loss the splice's: a TopK setting of
+    k gives L0 at most k, and Δ loss is L(spliced) - L(clean) on the given sentences."""
+    import torch
+
+    from handcalc import frontier as module
+    from handcalc.lm import loss_fn
+    from handcalc.steering import sae_edit
+    from handcalc.trainer import train_sae
+
+    model, data = load(), corpus(200, seed=0)
+    acts = collect(model, data)
+    test = torch.from_numpy(corpus(50, seed=1).tokens)
+    monkeypatch.setattr(module, "SWEEP", {"TopK": ("topk", "k", (2,))})
+    (point,) = module.frontier(model, acts, test, steps=20)["TopK"]
+    sae, _ = train_sae(acts.X, 64, "topk", k=2, steps=20, backend="numpy", progress=False)
+    with torch.no_grad():
+        clean = loss_fn(model, test).item()
+        spliced = loss_fn(model, test, {"resid_2": sae_edit(sae, acts, keep_error=False)}).item()
+    assert point.setting == "k=2" and point.l0 <= 2
+    assert np.isclose(point.delta_loss, spliced - clean)
+    assert np.isclose(point.fve, variance_explained(acts.X, sae.decode(sae.encode(acts.X))))
