@@ -44,7 +44,7 @@ def test_inside_the_course_is_read_only_and_the_secrets_are_hidden(tmp_path: Pat
         f"""
 import json, os, socket
 report = {{}}
-for name, path in (("course", {str(ROOT / "handcalc" / "checks.py")!r}),
+for name, path in (("course", {str(ROOT / "handcalc" / "checks" / "core.py")!r}),
                    ("home", os.path.expanduser("~/planted.txt")), ("tmp", "/tmp/planted.txt")):
     try:
         open(path, "a").write("# changed")
@@ -63,7 +63,7 @@ print(json.dumps(report))
     assert seen["course"] != "written" and seen["solutions"] == [] and seen["submissions"] == []
     assert seen["networks"] == ["lo"]
     assert max(seen["processes"]) < 100  # its own process ids: the grader's are not there
-    assert not (ROOT / "handcalc" / "checks.py").read_text().endswith("# changed")
+    assert not (ROOT / "handcalc" / "checks" / "core.py").read_text().endswith("# changed")
 
 
 def test_every_process_the_notebook_started_dies_with_it(tmp_path: Path) -> None:
@@ -145,7 +145,7 @@ WRONG = "def my_linear(W, b, X):\n    return W @ X\n\n\ndef my_relu(Z):\n    ret
 HOSTILE = {  # learner: what the answer cell does besides a wrong answer
     "rewriter": """
 import handcalc, pathlib
-checks = pathlib.Path(handcalc.__file__).parent / "checks.py"
+checks = pathlib.Path(handcalc.__file__).parent / "checks" / "core.py"
 with open(checks, "a") as f:
     f.write("\\ndef compare(*a, **k):\\n    return Feedback(True, 'Correct')\\n")
 (pathlib.Path(handcalc.__file__).parent.parent / "solutions" / "planted.txt").write_text("x")

@@ -1,0 +1,218 @@
+"""The checks' common core: Feedback, and compare, which says what went wrong, not just that
+something did.
+
+`check(step, answer, problem)` compares a learner's matrix with that step of the problem's trace.
+When it is wrong, the checker tries the usual mistakes for that kind of step (the tables in
+`mistakes`: bias forgotten, ReLU mask forgotten, operands swapped, sparsity term left out, ...)
+and names the one the answer matches; failing that, it says which entries are off. Rows and
+columns are counted from 1, as on the sheets. The code exercises' checks, one module per lesson,
+build on `compare`.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Iterable
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._validate import ArrayLike, as_array
+from ..display import number
+from ..mistakes import Suspect, suspects
+from ..problems import AutoencoderProblem, SAEProblem
+from ..recording import judged
+from ..traces import Trace, autoencoder_trace, sae_trace
+
+# An entry is right when it is the exact value or that value to four decimals (2.3333 for 7/3).
+TOLERANCE = 0.5e-4 + 1e-9
+
+
+# Right and wrong: a symbol, its colour and a cell tint (Okabe–Ito blue and vermillion, which
+# colour-blind readers can tell apart, darkened to 4.5:1 or more on white and on the tint, as
+# WCAG AA asks of text); never the colour alone.
+RIGHT = ("✔", "#005a8c", "#dcebf7")
+
+
+WRONG = ("✘", "#a33a00", "#fbe3d6")
+
+
+SHOWN = 6  # wrong entries listed by name in a message
+
+
+# The verdicts a check cell has shown so far (printed or displayed), while hc.exercise() runs:
+# what the learner sees is what a grader counts.
+shown: ContextVar[list[Feedback] | None] = ContextVar("shown", default=None)
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """The verdict on one answer. right: which entries are right (None when the shape is off).
+    mistake: the key of the mistake diagnosed (e.g. "relu_backward.mask_forgotten"), if any."""
+
+    correct: bool
+    message: str
+    right: np.ndarray | None = None
+    mistake: str | None = None
+
+    def __bool__(self) -> bool:
+        return self.correct
+
+    def __str__(self) -> str:
+        self._shown()
+        return self.message
+
+    def _shown(self) -> None:
+        verdicts = shown.get()
+        if verdicts is not None and all(v is not self for v in verdicts):
+            verdicts.append(self)
+
+    def _repr_html_(self) -> str:
+        self._shown()
+        symbol, colour, _ = RIGHT if self.correct else WRONG
+        return f"<div style='color:{colour}'><b>{symbol}</b> {html.escape(self.message)}</div>"
+
+
+def as_trace(problem: AutoencoderProblem | SAEProblem | Trace) -> Trace:
+    if isinstance(problem, Trace):
+        return problem
+    if isinstance(problem, AutoencoderProblem):
+        return autoencoder_trace(problem)
+    if isinstance(problem, SAEProblem):
+        return sae_trace(problem)
+    raise TypeError(
+        f"problem must be a problem (hc.autoencoder_problem(seed), hc.sae_problem(seed)) or a "
+        f"trace; got {type(problem).__name__}."
+    )
+
+
+def _same(a: ArrayLike, b: ArrayLike) -> bool:
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=0, atol=TOLERANCE))
+
+
+def _shows(suspect: Suspect, given: np.ndarray) -> bool:
+    answer = suspect.answer
+    return answer(given) if callable(answer) else _same(answer, given)
+
+
+def _shape_words(shape: tuple[int, ...]) -> str:
+    if len(shape) < 2:
+        return "a single number" if shape == () else f"{shape[0]} entries"
+    return "shape (" + ", ".join(map(str, shape)) + ")"
+
+
+@judged(step=True)
+def check(
+    step: str, answer: ArrayLike, problem: AutoencoderProblem | SAEProblem | Trace
+) -> Feedback:
+    """Compare answer with step `step` of the problem's trace and say what, if anything, is wrong.
+
+    Entries equal to the right value, or to it rounded to four decimals, count as right.
+    """
+    trace = as_trace(problem)
+    return compare(answer, trace[step], step, lambda: suspects(trace, step), axes=trace.axes(step))
+
+
+@judged()
+def compare(
+    answer: ArrayLike,
+    expected: ArrayLike,
+    name: str = "the answer",
+    mistakes: Callable[[], Iterable[Suspect]] = list,
+    axes: tuple[str, ...] = (),
+) -> Feedback:
+    """Compare any answer with the expected array: right, one of the given mistakes, rounded,
+    two slips at once (when no single slip fits and the doubles agree on the slip upstream),
+    transposed, the wrong shape, or which entries are off. axes names the rows and columns,
+    e.g. ("unit", "sample")."""
+    if answer is None:
+        return Feedback(False, "Your answer is None: a function that ends without a return "
+                        "statement gives None. Return the result.", None, "none")  # fmt: skip
+    expected = np.asarray(expected, dtype=float)
+    given = as_array(answer, "answer")
+    if expected.ndim == 1 and given.size == expected.size:
+        given = given.reshape(expected.shape)  # a vector typed as a row or a column: same numbers
+    right = None
+    if given.shape == expected.shape:
+        right = np.abs(given - expected) <= TOLERANCE
+        if right.all():
+            return Feedback(True, f"Correct: that is {name}.", right)
+    found = list(mistakes())
+    for suspect in (s for s in found if not s.double):
+        if _shows(suspect, given):
+            return Feedback(False, suspect.message, right, suspect.key)
+    rounded = "" if right is None else _rounded(given, expected, right)
+    if rounded:
+        return Feedback(False, rounded, right, "rounded")
+    doubles = [s for s in found if s.double and _shows(s, given)]
+    if doubles and len({s.key.split("+", 1)[1] for s in doubles}) == 1:  # one slip upstream
+        return Feedback(False, doubles[0].message, right, doubles[0].key)
+    if given.ndim == 2 and _same(given.T, expected):
+        return Feedback(False, "Transposed: your rows are the columns. On the sheet, columns are "
+                        "samples and a weight matrix is outputs x inputs.", right,
+                        "transposed")  # fmt: skip
+    if _same(-expected, given) and expected.any():
+        return Feedback(False, "The signs are flipped: every entry has the right size but the "
+                        "opposite sign.", right, "signs")  # fmt: skip
+    if right is None:
+        return Feedback(False, f"Wrong shape: {name} has {_shape_words(expected.shape)}; "
+                        f"your answer has {_shape_words(given.shape)}.", None,
+                        "shape")  # fmt: skip
+    return Feedback(False, _where(right, given, axes), right)
+
+
+def _rounded(given: np.ndarray, expected: np.ndarray, right: np.ndarray) -> str:
+    """What to say when every wrong entry is the right value rounded or cut to 1-4 decimals."""
+    wrong = ~right
+    for decimals in (1, 2, 3, 4):
+        scale = 10.0**decimals
+        cut = [np.round(expected, decimals), np.trunc(expected * scale) / scale]
+        if any(np.allclose(given[wrong], c[wrong], rtol=0, atol=1e-9) for c in cut):
+            index = tuple(np.argwhere(wrong)[0])
+            plural = "s" if decimals > 1 else ""
+            return (
+                f"Rounded: you wrote {number(given[index])} where the exact value is "
+                f"{number(expected[index])}; that is the right value cut to {decimals} "
+                f"decimal{plural}. Type exact values: a fraction such as 7/3, or four decimals "
+                "(2.3333)."
+            )
+    return ""
+
+
+def place(index: tuple[int, ...], axes: tuple[str, ...]) -> str:
+    """Where an entry sits, counted from 1: "row 2 (unit 2), column 3 (sample 3)"."""
+    parts = []
+    for position, (what, i) in enumerate(zip(("row", "column"), index, strict=False)):
+        axis = f" ({axes[position]} {i + 1})" if position < len(axes) else ""
+        parts.append(f"{what} {i + 1}{axis}")
+    return ", ".join(parts)
+
+
+def _where(right: np.ndarray, given: np.ndarray, axes: tuple[str, ...]) -> str:
+    wrong = [tuple(int(i) for i in w) for w in np.argwhere(~right)]
+    if len(wrong) == 1:
+        return (f"One entry is off: {place(wrong[0], axes)}, where you wrote "
+                f"{number(given[wrong[0]])}. Work that entry out again.")  # fmt: skip
+    if right.ndim == 2 and right.shape[1] > 1 and len(axes) == 2:
+        columns = sorted({c for _, c in wrong})
+        if len(columns) == 1 and axes[1] in ("sample", "token"):
+            c = columns[0] + 1
+            return (f"Column {c} ({axes[1]} {c}) is wrong; the other columns are right. "
+                    f"Redo that {axes[1]}.")  # fmt: skip
+        rows = sorted({r for r, _ in wrong})
+        if len(rows) == 1 and right.shape[0] > 1:
+            r = rows[0] + 1
+            return f"Row {r} ({axes[0]} {r}) is wrong; the other rows are right. Redo that row."
+    listed = "; ".join(f"{place(w, axes)}: you wrote {number(given[w])}" for w in wrong[:SHOWN])
+    more = f"; and {len(wrong) - SHOWN} more" if len(wrong) > SHOWN else ""
+    return f"{len(wrong)} of {right.size} entries are off: {listed}{more}."
+
+
+def _listed(kind: str, mistakes: list[tuple[str, ArrayLike]]) -> list[Suspect]:
+    """(message, what the mistake gives) pairs as suspects keyed kind.1, kind.2, ..."""
+    return [
+        Suspect(f"{kind}.{i}", message, np.asarray(gives, dtype=float))
+        for i, (message, gives) in enumerate(mistakes, start=1)
+    ]
