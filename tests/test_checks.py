@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 import handcalc as hc
 from handcalc.checks import check
 
+ROOT = Path(__file__).resolve().parent.parent
 AE = hc.autoencoder_problem()
 SAE = hc.sae_problem()
 ae, sae = hc.autoencoder_trace(AE), hc.sae_trace(SAE)
@@ -746,3 +749,81 @@ def test_threshold_grad_check_names_each_slip() -> None:
     for said, answer in slips.items():
         verdict = check_threshold_grad(answer, Z, theta, dF, lam, eps)
         assert not verdict.correct and said in verdict.message, (said, verdict.message)
+
+
+def test_a_wrong_single_number_says_how_far_off_it_is_in_words() -> None:
+    """Issue 26: a scalar answer that matches no named mistake is never 'One entry is off: , ...'
+    but says what was written and how it compares with the right value."""
+    from handcalc.checks import compare
+
+    twice = compare(8.0, 4.0, "the loss")
+    assert twice.message == (
+        "Not the loss yet: you wrote 8, exactly 2 times the right value. A factor that does not "
+        "belong, or a sum where a mean belongs?"
+    )
+    assert "exactly 1/500 of the right value" in compare(0.5, 250.0, "L0").message
+    assert "about 1.3 times the right value" in compare(1.3, 1.0, "L0").message
+    assert "the opposite sign" in compare(-2.5, 1.0, "L0").message
+    assert "the right value is 0" in compare(0.25, 0.0, "L0").message
+    for message in (compare(x, 4.0, "L0").message for x in (8.0, 0.5, 1.3, -2.5)):
+        assert "entry" not in message and ": ," not in message
+
+
+def test_lesson_07_single_number_checks_name_their_usual_slips() -> None:
+    """Issue 26: L0 as a total count, variance explained with one global mean or a residual
+    averaged against a summed total, and the L1 penalty's slips are named."""
+    from handcalc.checks import check_l0, check_l1_penalty, check_variance_explained
+
+    rng = np.random.default_rng(1)
+    F = np.maximum(rng.normal(size=(6, 40)), 0)
+    assert "total" in check_l0(float((F != 0).sum()), F).message
+    assert "per latent" in check_l0(float((F != 0).sum(axis=1).mean()), F).message
+
+    X = rng.normal(size=(4, 50)) + np.arange(4)[:, None]
+    X_hat = X + 0.3 * rng.normal(size=(4, 50))
+    residual, n = ((X - X_hat) ** 2).sum(), X.shape[1]
+    total = ((X - X.mean(axis=1, keepdims=True)) ** 2).sum()
+    assert (
+        "single mean"
+        in check_variance_explained(1 - residual / ((X - X.mean()) ** 2).sum(), X, X_hat).message
+    )
+    assert "both" in check_variance_explained(1 - residual / n / total, X, X_hat).message
+
+    W_dec = rng.normal(size=(3, 6))
+    norms = np.linalg.norm(W_dec, axis=0)
+    right = 0.5 * (F.sum(axis=1) * norms).sum() / 40
+    assert check_l1_penalty(right, F, W_dec, 0.5)
+    slips = {
+        "number of samples": 0.5 * (F.sum(axis=1) * norms).sum(),
+        "lengths, not their squares": 0.5 * (F.sum(axis=1) * norms**2).sum() / 40,
+        "weighted by the length": 0.5 * F.sum() / 40,
+        "λ": (F.sum(axis=1) * norms).sum() / 40,
+    }
+    for words, answer in slips.items():
+        verdict = check_l1_penalty(answer, F, W_dec, 0.5)
+        assert not verdict and words in verdict.message, (words, verdict.message)
+
+
+def test_check_topk_catches_ignored_positivity_and_sorting_slips_on_lesson_07s_problem() -> None:
+    """Issue 26: on lesson 07's own problem, a TopK that keeps negative entries is caught (a
+    sample has fewer than k positive pre-activations), and so are an ascending sort's k-th
+    value and k + 1 kept."""
+    import json
+
+    from handcalc.checks import check_topk
+
+    notebook = json.loads((ROOT / "solutions" / "07_training_saes.ipynb").read_text())
+    cell = next(
+        "".join(c["source"]) for c in notebook["cells"] if "check_topk(" in "".join(c["source"])
+    )
+    names: dict = {"np": np}
+    setup = [line.strip() for line in cell.splitlines() if line.strip().startswith(("rng", "Z"))]
+    exec("\n".join(setup), names)
+    Z, k = names["Z"], 2
+    assert ((Z > 0).sum(axis=0) < k).any(), "no sample has fewer than k positive entries"
+    ignored = np.where(Z >= np.sort(Z, axis=0)[-k], Z, 0.0)
+    assert "Negative entries kept" in check_topk(ignored, Z, k).message
+    ascending = np.where((Z >= np.sort(Z, axis=0)[k - 1]) & (Z > 0), Z, 0.0)
+    assert "ascending" in check_topk(ascending, Z, k).message
+    extra = np.where((Z >= np.sort(Z, axis=0)[-k - 1]) & (Z > 0), Z, 0.0)
+    assert "k + 1" in check_topk(extra, Z, k).message

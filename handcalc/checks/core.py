@@ -160,7 +160,33 @@ def compare(
         return Feedback(False, f"Wrong shape: {name} has {_shape_words(expected.shape)}; "
                         f"your answer has {_shape_words(given.shape)}.", None,
                         "shape")  # fmt: skip
+    if expected.ndim == 0:
+        return Feedback(False, _off_by(float(given), float(expected), name), right)
     return Feedback(False, _where(right, given, axes), right)
+
+
+def _whole(x: float) -> int:
+    """x as a whole number when it is one (to a millionth), else 0."""
+    return round(x) if abs(x - round(x)) <= 1e-6 * max(1.0, abs(x)) else 0
+
+
+def _off_by(given: float, expected: float, name: str) -> str:
+    """What to say about a wrong single number: what was written and, in words, how it compares
+    with the right value (a whole factor often points at a sum for a mean, or the reverse)."""
+    start = f"Not {name} yet: you wrote {number(given)}"
+    if expected == 0:
+        return f"{start}; the right value is 0."
+    ratio = given / expected
+    if ratio < 0:
+        return (f"{start}, which has the opposite sign of the right value, at "
+                f"{abs(ratio):.2g} times its size. Check each sign on the way.")  # fmt: skip
+    if ratio > 1 and _whole(ratio) >= 2:
+        return (f"{start}, exactly {_whole(ratio)} times the right value. A factor that does not "
+                "belong, or a sum where a mean belongs?")  # fmt: skip
+    if 0 < ratio < 1 and _whole(1 / ratio) >= 2:
+        return (f"{start}, exactly 1/{_whole(1 / ratio)} of the right value. A division too "
+                "many, or a mean where a sum belongs?")  # fmt: skip
+    return f"{start}, about {ratio:.2g} times the right value. Work it out again, step by step."
 
 
 def _rounded(given: np.ndarray, expected: np.ndarray, right: np.ndarray) -> str:

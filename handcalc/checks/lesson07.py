@@ -53,7 +53,13 @@ def check_topk(answer: ArrayLike, Z: ArrayLike, k: int) -> Feedback:
              "negative one stays 0, as after a ReLU.", (keep(by_column))),
             ("You kept the k largest of each row (latent). TopK works per sample: each column "
              "keeps its own k largest.", (keep(by_row & (Z > 0)))),
-        ])  # fmt: skip
+            ("np.sort sorts in ascending order, so np.sort(Z, axis=0)[k - 1] is the k-th "
+             "smallest: you kept nearly everything. The k-th largest is np.sort(Z, axis=0)[-k].",
+             (keep((Z >= np.sort(Z, axis=0)[k - 1]) & (Z > 0)))),
+        ] + ([
+            ("You kept k + 1 per column: the k-th largest is np.sort(Z, axis=0)[-k], not "
+             "[-k - 1].", (keep((Z >= np.sort(Z, axis=0)[-k - 1]) & (Z > 0)))),
+        ] if k < Z.shape[0] else []))  # fmt: skip
 
     return compare(answer, keep(by_column & (Z > 0)), f"TopK(Z, {k})", mistakes)
 
@@ -424,6 +430,12 @@ def check_l0(answer: float, F: ArrayLike) -> Feedback:
              float(F.shape[0])),
             ("That is the mean activation per sample, not the number of active latents.",
              F.sum(axis=0).mean()),
+            ("That is the total number of active entries over all samples: L0 is their mean "
+             "per sample, so divide by the number of samples (columns).",
+             float((F != 0).sum())),
+            ("You counted per latent (row), on how many samples each fires, and averaged over "
+             "the latents: L0 counts per sample (column), over the latents.",
+             (F != 0).sum(axis=1).mean()),
         ])  # fmt: skip
 
     return compare(answer, l0(F), "L0", mistakes)
@@ -435,7 +447,8 @@ def check_variance_explained(answer: float, X: ArrayLike, X_hat: ArrayLike) -> F
     from ..sae import variance_explained
 
     X, X_hat = np.asarray(X, dtype=float), np.asarray(X_hat, dtype=float)
-    residual = ((X - X_hat) ** 2).sum()
+    residual, n = ((X - X_hat) ** 2).sum(), X.shape[1]
+    total = ((X - X.mean(axis=1, keepdims=True)) ** 2).sum()
 
     def mistakes() -> list[Suspect]:
         return _listed("fve", [
@@ -447,6 +460,35 @@ def check_variance_explained(answer: float, X: ArrayLike, X_hat: ArrayLike) -> F
             ("The mean is the average sample, taken over the samples (axis=1), one per "
              "dimension; you took it over the dimensions.",
              1 - residual / ((X - X.mean(axis=0, keepdims=True)) ** 2).sum()),
+            ("The mean is one per dimension, the average sample (X.mean(axis=1)); you took a "
+             "single mean of all entries.", 1 - residual / ((X - X.mean()) ** 2).sum()),
+            ("Measure both alike, both sums over all samples (or both means): one of yours is "
+             "divided by the number of samples and the other is not.",
+             1 - residual / n / total),
+            ("Measure both alike, both sums over all samples (or both means): one of yours is "
+             "divided by the number of samples and the other is not.",
+             1 - residual / (total / n)),
         ])  # fmt: skip
 
     return compare(answer, variance_explained(X, X_hat), "the variance explained", mistakes)
+
+
+@judged()
+def check_l1_penalty(answer: float, F: ArrayLike, W_dec: ArrayLike, lam: float) -> Feedback:
+    """Check λ Σ_i ‖W_dec[:, i]‖ Σ_n F[i, n] / n: the L1 penalty, each latent weighted by its
+    decoder column's length and averaged over the n samples (lesson 07)."""
+    F, W_dec = np.asarray(F, dtype=float), np.asarray(W_dec, dtype=float)
+    n, sums, lengths = F.shape[1], F.sum(axis=1), np.linalg.norm(W_dec, axis=0)
+
+    def mistakes() -> list[Suspect]:
+        return _listed("l1_penalty", [
+            ("Not averaged: divide by the number of samples (columns), as the reconstruction "
+             "loss is.", lam * (sums * lengths).sum()),
+            ("Use the columns' lengths, not their squares: ‖W_dec[:, i]‖ is the square root of "
+             "the column's sum of squares.", lam * (sums * lengths**2).sum() / n),
+            ("Each latent's activations are weighted by the length of its decoder column: "
+             "multiply each latent's sum by ‖W_dec[:, i]‖.", lam * sums.sum() / n),
+            ("λ is missing: the penalty is λ times the weighted sum.", (sums * lengths).sum() / n),
+        ])  # fmt: skip
+
+    return compare(answer, lam * (sums * lengths).sum() / n, "the L1 penalty", mistakes)
