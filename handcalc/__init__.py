@@ -12,7 +12,7 @@ Importing handcalc needs numpy only.
 
 from . import figures, problems
 from .backward import l1_decoder_grad, linear_backward, relu_backward, sgd_step
-from .checks import Feedback, check
+from .checks import Feedback, check, check_sheet
 from .display import show
 from .exercise import exercise
 from .explain import explain, hint
@@ -32,6 +32,7 @@ __all__ = [
     "autoencoder_trace",
     "bias_trick",
     "check",
+    "check_sheet",
     "decoder_norms",
     "exercise",
     "explain",

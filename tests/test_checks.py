@@ -9,6 +9,7 @@ import pytest
 
 import handcalc as hc
 from handcalc.checks import check
+from handcalc.display import label
 
 ROOT = Path(__file__).resolve().parent.parent
 AE = hc.autoencoder_problem()
@@ -22,7 +23,7 @@ ae, sae = hc.autoencoder_trace(AE), hc.sae_trace(SAE)
 def test_the_right_answer_is_called_right(step: str, problem) -> None:
     trace = hc.autoencoder_trace(problem) if problem is AE else hc.sae_trace(problem)
     feedback = check(step, trace[step], problem)
-    assert feedback and feedback.message == f"Correct: that is {step}."
+    assert feedback and feedback.message == f"Correct: that is {label(step)}."
 
 
 def test_right_answers_as_lists_ints_and_negative_zero() -> None:
@@ -827,3 +828,50 @@ def test_check_topk_catches_ignored_positivity_and_sorting_slips_on_lesson_07s_p
     assert "ascending" in check_topk(ascending, Z, k).message
     extra = np.where((Z >= np.sort(Z, axis=0)[-k - 1]) & (Z > 0), Z, 0.0)
     assert "k + 1" in check_topk(extra, Z, k).message
+
+
+SHEET = ["Z", "F", "X_hat", "norms", "l1_grad", "dX_hat", "dF", "dZ", "dW_enc", "db_enc"]
+
+
+def _sheet(problem, **changes):
+    trace = hc.sae_trace(problem)
+    return {name: trace[name] for name in SHEET} | changes
+
+
+def test_the_whole_sheet_check_names_a_slip_once_and_carries_it() -> None:
+    """Issue 26: one line per step with the sheet's name; X' computed from Z while F is right is
+    named at X' without contradicting F's 'correct'; the steps computed from the wrong X' are
+    marked as carried from step 3; a missing step is named; a second, independent slip gets its
+    own diagnosis."""
+    p = hc.sae_problem(5)
+    trace = hc.sae_trace(p)
+    right = hc.check_sheet(_sheet(p), p, SHEET)
+    assert all(right) and [v.message for v in right][:3] == [
+        "Step 1, Z: correct.",
+        "Step 2, F: correct.",
+        "Step 3, X': correct.",
+    ]
+    X_hat = p.W_dec @ trace["Z"] + p.b_dec[:, None]  # Z where F belongs
+    dX_hat = 2 * (X_hat - p.X)
+    dF = p.W_dec.T @ dX_hat + trace["l1_grad"]
+    dZ = dF * (trace["Z"] > 0) + 1.0  # and a slip of its own at dZ
+    changed = _sheet(p, X_hat=X_hat, dX_hat=dX_hat, dF=dF, dZ=dZ, dW_enc=dZ @ p.X.T)
+    verdicts = hc.check_sheet(changed, p, SHEET)
+    messages = [v.message for v in verdicts]
+    assert messages[1] == "Step 2, F: correct." and "yet your F is right" in messages[2]
+    assert messages[2].startswith("Step 3, X': ") and "Correct" not in messages[2]
+    for line in messages[5:7]:
+        assert "carried from the slip at step 3 (X')" in line, line
+    assert messages[7].startswith("Step 8, dZ: ") and "carried" not in messages[7]
+    assert "carried from the slip at step 8 (dZ)" in messages[8]
+    assert all(verdicts[:2] + verdicts[3:5]) and not any(verdicts[2:3] + verdicts[5:9])
+
+    missing = hc.check_sheet({k: v for k, v in _sheet(p).items() if k != "dF"}, p, SHEET)
+    assert missing[6].message == "Step 7, dF: missing; return it under the key 'dF'."
+    assert "carried from the slip at step 7 (dF)" not in missing[7].message  # dZ is still right
+    assert "must be a dict" in hc.check_sheet([1, 2], p, SHEET)[0].message
+
+
+def test_a_step_is_called_by_its_name_on_the_sheet() -> None:
+    p = hc.sae_problem(5)
+    assert hc.check("dX_hat", hc.sae_trace(p)["dX_hat"], p).message == "Correct: that is dX'."

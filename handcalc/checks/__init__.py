@@ -2,7 +2,19 @@
 (`core`: Feedback, `check` for a by-hand step, `compare` for any answer) and each lesson's
 code-exercise checks in a module of its own (`lesson07` holds lesson 07's)."""
 
-from .core import RIGHT, SHOWN, TOLERANCE, WRONG, Feedback, as_trace, check, compare, place, shown
+from .core import (
+    RIGHT,
+    SHOWN,
+    TOLERANCE,
+    WRONG,
+    Feedback,
+    as_trace,
+    check,
+    check_sheet,
+    compare,
+    place,
+    shown,
+)
 from .lesson05 import check_interference, check_rotation, check_toy_forward, check_toy_gradients
 from .lesson07 import (
     check_adam_step,
@@ -73,6 +85,7 @@ __all__ = [
     "check_rotation",
     "check_sae_gradients",
     "check_sae_parameters",
+    "check_sheet",
     "check_specificity",
     "check_steer",
     "check_threshold_grad",

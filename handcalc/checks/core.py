@@ -19,7 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._validate import ArrayLike, as_array
-from ..display import number
+from ..display import label, number
+from ..kinds import KINDS, Operands
 from ..mistakes import Suspect, suspects
 from ..problems import AutoencoderProblem, SAEProblem
 from ..recording import judged
@@ -112,7 +113,84 @@ def check(
     Entries equal to the right value, or to it rounded to four decimals, count as right.
     """
     trace = as_trace(problem)
-    return compare(answer, trace[step], step, lambda: suspects(trace, step), axes=trace.axes(step))
+    return compare(
+        answer, trace[step], label(step), lambda: suspects(trace, step), axes=trace.axes(step)
+    )
+
+
+@judged(many=True)
+def check_sheet(
+    sheet: dict, problem: AutoencoderProblem | SAEProblem | Trace, names: Iterable[str] = ()
+) -> list[Feedback]:
+    """Check a whole sheet, {step name: answer}, step by step in the sheet's order (or `names`'):
+    one verdict per step, each starting "Step n, <its name on the sheet>". A slip is named at
+    the step where it happens; a later step that is right for the learner's own wrong inputs is
+    marked as carried from that step, not as a new mistake."""
+    trace = as_trace(problem)
+    names = list(names) or trace.names
+    if not isinstance(sheet, dict):
+        return [Feedback(False, f"The sheet must be a dict, {{step name: answer}}; got "
+                         f"{type(sheet).__name__}.", None, "type")]  # fmt: skip
+    verdicts: list[Feedback] = []
+    wrong: dict[str, int] = {}  # a wrong step's name -> the number of the step its slip is at
+    for number_, name in enumerate(names, start=1):
+        title = f"Step {number_}, {label(name)}"
+        if name not in sheet:
+            wrong[name] = number_
+            verdicts.append(Feedback(False, f"{title}: missing; return it under the key "
+                                     f"{name!r}.", None, "missing"))  # fmt: skip
+            continue
+        verdict = check(name, sheet[name], trace)
+        if verdict.correct:
+            verdicts.append(Feedback(True, f"{title}: correct.", verdict.right))
+            continue
+        carried = _carried_from(trace, name, sheet, wrong)
+        if carried is not None:
+            wrong[name] = origin = wrong[carried]
+            verdicts.append(Feedback(False, f"{title}: right for your {label(carried)}, carried "
+                                     f"from the slip at step {origin} "
+                                     f"({label(names[origin - 1])}); it comes right when that "
+                                     "step does.", verdict.right, "carried"))  # fmt: skip
+            continue
+        wrong[name] = number_
+        message = verdict.message
+        source = (verdict.mistake or "").rpartition("@")[2]
+        if source in trace.names and source not in wrong and "+" not in (verdict.mistake or ""):
+            slip = message.split(". ", 1)[-1]
+            message = (f"it is what a wrong {label(source)} would give ({_lower(slip)}), yet "
+                       f"your {label(source)} is right: compute {label(name)} from your "
+                       f"{label(source)}.")  # fmt: skip
+        verdicts.append(Feedback(False, f"{title}: {message}", verdict.right, verdict.mistake))
+    return verdicts
+
+
+def _lower(message: str) -> str:
+    """A message to go inside a sentence: its first letter lower-cased, its last full stop off."""
+    return (message[:1].lower() + message[1:]).rstrip(".")
+
+
+def _carried_from(trace: Trace, name: str, sheet: dict, wrong: dict[str, int]) -> str | None:
+    """The earliest wrong input step that, with the learner's own values for the wrong inputs,
+    makes the learner's answer at step `name` right; None if it is not right even so."""
+    step = trace.step(name)
+    kind = KINDS[step.kind]
+    replace = {
+        role: np.asarray(sheet[source], dtype=float)
+        for role, source in zip(kind.roles, step.inputs, strict=True)
+        if source in wrong and source in sheet
+    }
+    if not replace:
+        return None
+    try:
+        value = kind.compute(Operands(trace, step, replace))
+        mine = as_array(sheet[name], label(name))
+    except (ValueError, TypeError):
+        return None
+    if not _same(np.reshape(mine, np.shape(value)) if np.size(mine) == np.size(value) else mine,
+                 value):  # fmt: skip
+        return None
+    sources = [s for s in step.inputs if s in wrong and s in sheet]
+    return min(sources, key=lambda s: wrong[s])
 
 
 @judged()
