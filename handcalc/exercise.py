@@ -159,6 +159,13 @@ def _words(error: BaseException) -> str:
             f"returns more values than the {m[1]} the check expects: return just what the "
             "docstring asks for."
         )
+    if "truth value of an array with more than one element is ambiguous" in message:
+        return (
+            "asks whether a whole array is true, as Python's max(0, Z), if Z > 0 or `and` do "
+            "with an array: numpy cannot say yes or no for many entries at once. Work entry by "
+            "entry instead: np.maximum(0, Z) for the larger of two, np.where(Z > 0, a, b) to "
+            "choose, & and | to combine conditions."
+        )
     if "NoneType" in message:
         return "returns nothing (None): does it end with a return statement?"
     if m := re.search(r"axis (\d+) is out of bounds for array of dimension (\d+)", message):

@@ -73,6 +73,13 @@ def _other_masks(v: Operands) -> list[str]:
     ]
 
 
+def _mask_next(v: Operands) -> list[str]:
+    """The pre-activation whose ReLU the next step goes back through (Z3 for dH3), if any."""
+    return [
+        s.inputs[1] for s in v.trace if s.kind == "relu_backward" and s.inputs[0] == v.step.name
+    ]
+
+
 def _others_updated(v: Operands, role: str) -> list[str]:
     """The other parameters (role "P") or their gradients ("G") with this one's shape."""
     position = ("P", "G").index(role)
@@ -249,7 +256,15 @@ TABLES: dict[str, list[Mistake]] = {
             lambda v: v.G[:, 0],
         ),
     ],
-    "input_grad": [],  # its slips are wrong arrangements of the product (see PRODUCTS)
+    "input_grad": [  # and wrong arrangements of the product (see PRODUCTS)
+        Mistake(
+            "mask_early",
+            "You applied the ReLU's mask one step early: {out} is {W}ᵀ {G}, unmasked. The mask "
+            "(where {other} > 0) belongs to the next step, the way back through the ReLU.",
+            lambda v, other: np.where(v.value(other) > 0, _right(v), 0.0),
+            others=lambda v: _mask_next(v),
+        ),
+    ],
     "relu_backward": [
         Mistake(
             "mask_forgotten",

@@ -875,3 +875,19 @@ def test_the_whole_sheet_check_names_a_slip_once_and_carries_it() -> None:
 def test_a_step_is_called_by_its_name_on_the_sheet() -> None:
     p = hc.sae_problem(5)
     assert hc.check("dX_hat", hc.sae_trace(p)["dX_hat"], p).message == "Correct: that is dX'."
+
+
+def test_issue_26s_misnamed_mistakes_are_named() -> None:
+    """dH3 masked one step early names the mask's place (dZ3), and lesson 05's toy forward pass
+    with the bias added as a row (X square, so it looks transposed) names the row."""
+    from handcalc.checks import check_toy_forward
+
+    p = hc.autoencoder_problem()
+    t = hc.autoencoder_trace(p)
+    early = hc.check("dH3", np.where(t["Z3"] > 0, t["dH3"], 0.0), p)
+    assert not early and early.message.startswith("You applied the ReLU's mask one step early")
+    rng = np.random.default_rng(0)
+    W, b, X = rng.normal(size=(2, 5)), -rng.uniform(0.1, 0.5, 5), np.eye(5)
+    row = np.maximum(W.T @ W @ X + b, 0)
+    verdict = check_toy_forward(row, W, b, X)
+    assert not verdict and "b[:, None]" in verdict.message and "Transposed" not in verdict.message

@@ -75,3 +75,16 @@ def test_a_stub_not_filled_in_still_fails_as_itself() -> None:
 
     with pytest.raises(NotImplementedError):
         run(lambda: my_relu(np.zeros(2)))
+
+
+def test_pythons_max_on_an_array_points_to_np_maximum() -> None:
+    """Issue 26: max(0, Z) raises numpy's 'Use a.any() or a.all()', the wrong fix; the course
+    says to work entry by entry with np.maximum."""
+
+    def my_relu(Z):
+        return max(0, Z)
+
+    printed = run(lambda: hc.check("H1", my_relu(TRACE["Z1"]), PROBLEM))
+    first = printed.splitlines()[0]
+    assert first.startswith("✘ Your my_relu() asks whether a whole array is true")
+    assert "np.maximum(0, Z)" in first and "a.any()" not in first

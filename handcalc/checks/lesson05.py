@@ -24,7 +24,11 @@ def check_toy_forward(answer: ArrayLike, W: ArrayLike, b: ArrayLike, X: ArrayLik
              "the ReLU cut the interference off.", np.maximum(W.T @ (W @ X), 0)),
             ("You stopped at the hidden layer h = W x (m numbers per sample); read it back out: "
              "ReLU(Wᵀ h + b).", W @ X),
-        ])  # fmt: skip
+        ] + ([
+            ("The bias went in as a row: b has one entry per feature, that is per row of "
+             "WᵀW X, so add it down every column, b[:, None].",
+             np.maximum(W.T @ (W @ X) + b[None, :], 0)),
+        ] if X.shape[1] == b.size else []))  # fmt: skip
 
     return compare(answer, np.maximum(inner, 0), "x'", mistakes)
 
