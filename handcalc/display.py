@@ -18,11 +18,30 @@ if TYPE_CHECKING:
 BLANK = "·"  # an entry the sheet has not filled in yet
 
 
+LABELS = {
+    "lam": "λ",
+    "X_hat": "X'",
+    "dX_hat": "dX'",
+    "norms": "‖d_i‖",
+    "l1_loss": "L1",
+    "l1_grad_pos": "∂|f|/∂f",
+    "l1_grad_zeros": "∂|f|/∂f",
+    "l1_grad": "∂L1/∂F",
+    "mse_loss": "L_mse",
+    "loss": "L",
+    "dW_dec_mse": "dW_dec (recon.)",
+    "dW_dec_l1": "dW_dec (sparsity)",
+}
+
+
 def label(name: str) -> str:
-    """A value's name as the sheets write it: X_hat is X', W1_new is new W1."""
+    """How a value's name is written on the sheets, and in every message: X_hat is X', lam is λ,
+    W_enc_new is new W_enc, H3ᵀ stays H3ᵀ."""
+    if name.endswith("ᵀ"):
+        return label(name[:-1]) + "ᵀ"
     if name.endswith("_new"):
         return "new " + label(name[: -len("_new")])
-    return "∂L1/∂F" if name == "l1_grad" else name.replace("X_hat", "X'")
+    return LABELS.get(name, name)
 
 
 def _multiple_of(value: float, step_denominator: int) -> bool:
@@ -82,7 +101,7 @@ def _shape(value: np.ndarray | float) -> str:
 
 def step_text(step: Step) -> str:
     body = matrix_text(step.output, step.mask, indent="    ")
-    return f"{step.title}  -> {step.name}{_shape(step.output)}\n    {step.formula}\n{body}"
+    return f"{step.title}  -> {label(step.name)}{_shape(step.output)}\n    {step.formula}\n{body}"
 
 
 def trace_text(trace: Trace) -> str:
@@ -126,7 +145,7 @@ def operands_html(step: Step, trace: Trace) -> str:
 
 
 def step_html(step: Step, trace: Trace) -> str:
-    output = matrix_html(step.name, step.output, step.mask)
+    output = matrix_html(label(step.name), step.output, step.mask)
     return (
         f"<div style='margin:10px 0'><b>{html.escape(step.title)}</b> "
         f"<code>{html.escape(step.formula)}</code><br>{operands_html(step, trace)}"

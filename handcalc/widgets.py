@@ -368,7 +368,7 @@ class TraceViewer:
         # drops the focus to the top of the page); the counter, read out, says where one is.
         end = " (the first step)" if self.position == 0 else ""
         end = " (the last step)" if self.position == len(self.steps) - 1 else end
-        said = f"Step {self.position + 1} of {len(self.steps)}: {step.name}{end}"
+        said = f"Step {self.position + 1} of {len(self.steps)}: {label(step.name)}{end}"
         self.counter.value = f"<span role='status'>{html.escape(said)}</span>"
 
     def _repr_mimebundle_(self, **kwargs):

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .display import BLANK, cells
+from .display import BLANK, cells, label
 from .problems import autoencoder_problem, sae_problem
 from .traces import Step, Trace, autoencoder_trace, sae_trace
 
@@ -78,31 +78,6 @@ EXERCISES = {
         lambda t, gradients: t.names if gradients else _until(t, "dX_hat"),
     ),
 }
-
-LABELS = {
-    "lam": "λ",
-    "X_hat": "X'",
-    "dX_hat": "dX'",
-    "norms": "‖d_i‖",
-    "l1_loss": "L1",
-    "l1_grad_pos": "∂|f|/∂f",
-    "l1_grad_zeros": "∂|f|/∂f",
-    "l1_grad": "∂L1/∂F",
-    "mse_loss": "L_mse",
-    "loss": "L",
-    "dW_dec_mse": "dW_dec (recon.)",
-    "dW_dec_l1": "dW_dec (sparsity)",
-}
-
-
-def label(name: str) -> str:
-    """How a trace name is written on the sheet: X_hat is X', W_enc_new is new W_enc."""
-    if name.endswith("ᵀ"):
-        return label(name[:-1]) + "ᵀ"
-    if name.endswith("_new"):
-        return "new " + label(name[: -len("_new")])
-    return LABELS.get(name, name)
-
 
 # ---------------------------------------------------------------------------------------------
 # Drawing: a page in inches, measured from its top-left corner.

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 import numpy as np
 import pytest
 
 import handcalc as hc
-from handcalc.display import matrix_text, number
+from handcalc.display import label, matrix_text, number
 
 
 @pytest.mark.parametrize(
@@ -30,7 +31,7 @@ def test_text_shows_every_step_with_its_formula(make) -> None:
     trace = make(problem)
     text = str(trace)
     for step in trace:
-        assert f"{step.title}  -> {step.name}" in text and step.formula in text
+        assert f"{step.title}  -> {label(step.name)}" in text and step.formula in text
 
 
 def test_sae_text_shows_the_sheet_numbering_and_partial_step() -> None:
@@ -47,7 +48,8 @@ def test_html_has_a_grid_per_given_and_per_step_output() -> None:
     trace = hc.autoencoder_trace(hc.autoencoder_problem())
     page = trace._repr_html_()
     for step in trace:
-        assert f"{step.name} (" in page or f">{step.name}<" in page
+        name = html.escape(label(step.name))
+        assert f"{name} (" in page or f">{name}<" in page
     assert page.count("<table") >= len(trace) + len(trace.given)
 
 

@@ -135,7 +135,7 @@ def test_trace_viewer_steps_back_and_forth() -> None:
     assert "(the first step)" in viewer.counter.value and "[1] Encoder: linear" in viewer.page.value
     viewer.next.click()
     viewer.next.click()
-    assert viewer.counter.value == f"<span role='status'>Step 3 of {len(trace)}: X_hat</span>"
+    assert viewer.counter.value == f"<span role='status'>Step 3 of {len(trace)}: X&#x27;</span>"
     assert "[3] Decoder" in viewer.page.value
     viewer.back.click()
     assert viewer.position == 1 and "ReLU" in viewer.page.value
@@ -150,7 +150,7 @@ def test_trace_viewer_on_a_subset_of_steps() -> None:
     trace = hc.autoencoder_trace(hc.autoencoder_problem())
     viewer = TraceViewer(trace, names=["Z1", "H1", "X_hat"])
     viewer.go(2)
-    assert "Step 3 of 3: X_hat (the last step)" in viewer.counter.value
+    assert "Step 3 of 3: X&#x27; (the last step)" in viewer.counter.value
 
 
 def test_superposition_slider_redraws_for_the_chosen_sparsity() -> None:
@@ -306,7 +306,7 @@ def test_every_grid_box_is_named_for_a_screen_reader_with_its_verdict_after_chec
     assert entry.cells[0][1].description.endswith("column 2 of 3 (input 2): wrong")
     assert entry.cells[0][0].description.endswith("column 1 of 3 (input 1): right")
     assert "aria-label='wrong'" in entry.marks[0][1].value
-    assert MatrixEntry("loss", problem).cells[0][0].description == "loss"
+    assert MatrixEntry("loss", problem).cells[0][0].description == "L"
 
 
 def test_checks_verdict_is_an_alert_a_screen_reader_reads_out() -> None:
