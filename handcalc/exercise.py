@@ -27,6 +27,7 @@ import numpy as np
 
 from . import recording
 from .checks import WRONG, Feedback, shown
+from .checks.core import wrapped
 
 _LIBRARIES = ("site-packages", "dist-packages", str(Path(__file__).parent), "/lib/python")
 GRADERS = ("HANDCALC_GRADING", "HANDCALC_JUDGE", "NBGRADER_EXECUTION")
@@ -54,7 +55,7 @@ def exercise() -> Iterator[None]:
         _report(verdicts, NOT_DONE)
         raise  # a stub not filled in yet: its own message says what to do
     except Exception as error:  # every error of the learner's code is explained
-        print(f"{WRONG[0]} {explain_error(error)}")
+        print(wrapped(f"{WRONG[0]} {explain_error(error)}"))
         print("\nDetails, for the curious (the last calls before the error):")
         print("".join(traceback.format_exception(error, limit=-3)).rstrip())
         _report(verdicts, explain_error(error), fail=True)

@@ -112,6 +112,11 @@ def errors(cell: dict) -> list[str]:
     return [o["ename"] for o in cell["outputs"] if o["output_type"] == "error"]
 
 
+# A right verdict as printed: "Correct: ...", a sheet's "Step 3, X': correct.", or the indented
+# continuation of a wrapped line.
+RIGHT_LINE = re.compile(r"Correct|Step \d+, .+: correct\.$|  ")
+
+
 def printed(cell: dict) -> str:
     return "".join(o.get("text", "") for o in cell["outputs"] if o["output_type"] == "stream")
 
@@ -131,7 +136,7 @@ def problems(cells: list[dict], lesson: bool) -> list[str]:
                 )
         elif errors(cell):
             found.append(f"{where} raised {errors(cell)}")
-        elif check and not all(line.startswith("Correct") for line in printed(cell).splitlines()):
+        elif check and not all(RIGHT_LINE.match(line) for line in printed(cell).splitlines()):
             found.append(f"{where} printed {printed(cell)!r}, not only 'Correct ...' lines")
         elif check and not printed(cell).strip():
             found.append(f"{where} printed nothing")

@@ -891,3 +891,14 @@ def test_issue_26s_misnamed_mistakes_are_named() -> None:
     row = np.maximum(W.T @ W @ X + b, 0)
     verdict = check_toy_forward(row, W, b, X)
     assert not verdict and "b[:, None]" in verdict.message and "Transposed" not in verdict.message
+
+
+def test_printed_messages_wrap_between_words() -> None:
+    """Issue 26: JupyterLab breaks a long output line anywhere ('colu mn'); printed verdicts come
+    wrapped between words, later lines indented, and say the same words as the message."""
+    message = "This column is wrong because " + "the bias becomes a row " * 12 + "here."
+    printed = str(hc.Feedback(False, message))
+    lines = printed.splitlines()
+    assert len(lines) > 1 and all(len(line) <= 88 for line in lines)
+    assert all(line.startswith("  ") for line in lines[1:])
+    assert " ".join(line.strip() for line in lines) == message

@@ -22,13 +22,18 @@ def run(check) -> str:
     return printed.getvalue()
 
 
+def first_message(printed: str) -> str:
+    """The explanation printed first, its wrapped lines joined again."""
+    return " ".join(line.strip() for line in printed.split("\n\n")[0].splitlines())
+
+
 def test_a_bias_added_as_a_row_says_make_it_a_column() -> None:
     def my_linear(W, b, X):
         return W @ X + b  # b is (3,), W @ X is (3, 4): numpy cannot broadcast
 
     W, b = PROBLEM.layers[0]
     printed = run(lambda: hc.check("Z1", my_linear(W.astype(float), b, PROBLEM.X), PROBLEM))
-    first = printed.splitlines()[0]
+    first = first_message(printed)
     assert first.startswith("✘ Your my_linear() adds or multiplies, entry by entry, a 3 x 4")
     assert "make it a column, b[:, None]" in first
     assert "In it, W is 3 x 4, b is a vector of 3, X is 4 x 4." in first
@@ -39,7 +44,7 @@ def test_a_missing_transpose_in_a_product_says_which_sizes_clash() -> None:
     def my_linear_backward(dZ, W, H):
         return dZ @ H, dZ.sum(axis=1), W.T @ dZ  # H needs a .T
 
-    printed = run(lambda: my_linear_backward(TRACE["dZ3"], TRACE["W3"], TRACE["H2"]))
+    printed = first_message(run(lambda: my_linear_backward(TRACE["dZ3"], TRACE["W3"], TRACE["H2"])))
     assert "multiplies two matrices whose sizes do not fit" in printed
     assert "dZ is 3 x 4, W is 3 x 2, H is 2 x 4" in printed
     assert "dZ @ H.T" in printed
@@ -85,6 +90,6 @@ def test_pythons_max_on_an_array_points_to_np_maximum() -> None:
         return max(0, Z)
 
     printed = run(lambda: hc.check("H1", my_relu(TRACE["Z1"]), PROBLEM))
-    first = printed.splitlines()[0]
+    first = first_message(printed)
     assert first.startswith("✘ Your my_relu() asks whether a whole array is true")
     assert "np.maximum(0, Z)" in first and "a.any()" not in first

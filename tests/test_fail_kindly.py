@@ -42,5 +42,6 @@ def test_broken_exercise_code_is_explained_in_every_check(path: Path, tmp_path: 
     for i in checks(notebook.cells):
         printed = "".join(o.get("text", "") for o in notebook.cells[i].outputs)
         assert printed.startswith("✘ Your "), f"cell {i}: {printed[:200]!r}"
-        assert "make it a column, b[:, None]" in printed.splitlines()[0], printed[:300]
+        first = " ".join(line.strip() for line in printed.split("\n\n")[0].splitlines())
+        assert "make it a column, b[:, None]" in first, printed[:300]
         assert "Traceback" in printed  # the details come after the explanation

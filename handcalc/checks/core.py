@@ -12,6 +12,7 @@ build on `compare`.
 from __future__ import annotations
 
 import html
+import textwrap
 from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -40,6 +41,9 @@ WRONG = ("✘", "#a33a00", "#fbe3d6")
 
 
 SHOWN = 6  # wrong entries listed by name in a message
+# Printed messages are wrapped at word boundaries to this many characters, continuation lines
+# indented: JupyterLab breaks a long output line anywhere, even inside a word.
+WIDTH = 88
 
 
 # The verdicts a check cell has shown so far (printed or displayed), while hc.exercise() runs:
@@ -62,7 +66,7 @@ class Feedback:
 
     def __str__(self) -> str:
         self._shown()
-        return self.message
+        return wrapped(self.message)
 
     def _shown(self) -> None:
         verdicts = shown.get()
@@ -73,6 +77,15 @@ class Feedback:
         self._shown()
         symbol, colour, _ = RIGHT if self.correct else WRONG
         return f"<div style='color:{colour}'><b>{symbol}</b> {html.escape(self.message)}</div>"
+
+
+def wrapped(message: str) -> str:
+    """A message as printed: wrapped between words at WIDTH, later lines indented by two."""
+    return "\n".join(
+        textwrap.fill(paragraph, WIDTH, subsequent_indent="  ", break_long_words=False,
+                      break_on_hyphens=False)
+        for paragraph in message.split("\n")
+    )  # fmt: skip
 
 
 def as_trace(problem: AutoencoderProblem | SAEProblem | Trace) -> Trace:
