@@ -40,6 +40,7 @@ TORCH = "torch==2.13.0"
 # The pip that resolves constraints.txt (Python 3.11's own pip 23.2 backtracks and gives up).
 PIP = "pip==26.3"
 # PyTorch's CPU-only wheels: on Linux, PyPI's torch pulls gigabytes of CUDA packages.
+THREADS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 TORCH_INDEX = os.environ.get("TORCH_INDEX", "https://download.pytorch.org/whl/cpu")
 SAVE_HOOK = "--ContentsManager.pre_save_hook=handcalc.saving.drop_widget_views"
 NBGRADER_PARTS = ("formgrader", "validate_assignment", "assignment_list", "course_list")
@@ -208,6 +209,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     setup(pinned=not args.unpinned)
     if args.command == "test":
+        # One math thread per process: the claims run beside the main one, whose kernels and
+        # browsers run beside it too, and two threads each on two cores made torch spin (lesson
+        # 05 took 250 s in the browser test instead of 25 s; alone it is as fast on one thread).
+        os.environ.update(dict.fromkeys(THREADS, "1"))
         run(python(), "-m", "ruff", "check", ".", cwd=ROOT)
         run(python(), "-m", "ruff", "format", "--check", ".", cwd=ROOT)
         portable = None if extra else claims_again()
