@@ -193,10 +193,10 @@ def test_lesson_08_the_layer_uses_few_directions_and_wider_saes_add_dead_latents
 @pytest.mark.claims
 def test_lesson_08_the_shipped_saes_merge_then_split(lesson_08) -> None:
     """Lesson 08, with the shipped SAEs: at width 32 the best latent for "plural verb may follow"
-    misses positions before the verb and the latent there is broad; at 64 one latent fires on all
-    the property's tokens, precisely, nearest the broad one; at 128 two close relatives of it
-    divide them, the subject's span to one and the position before the verb to the other; every
-    miss is right before the main verb."""
+    misses most positions before the verb and the latent there is broad; at 64 one latent fires
+    on all the property's tokens, precisely, nearest the broad one; at 128 two close relatives
+    of it divide them, the subject's span to one and the position before the verb to the other;
+    every miss is right before the main verb."""
     _, _, acts, _, _, _ = lesson_08
     holds = acts.labels[:, PROPERTIES.index("plural verb may follow")].astype(bool)
     before = acts.labels[:, PROPERTIES.index("before main verb")].astype(bool)
@@ -206,6 +206,7 @@ def test_lesson_08_the_shipped_saes_merge_then_split(lesson_08) -> None:
     assert a[32].recall < 0.9 and a[128].recall < 0.9 and a[64].recall > 0.99
     assert a[64].precision > 0.8 and precision_recall(F[32][a[32].absorber], holds)[0] < 0.6
     assert before[a[32].misses].all() and before[a[128].misses].all()
+    assert a[32].misses.sum() > 0.5 * (holds & before).sum()  # misses most positions there
     cos = cosine_matrix(saes[32].W_dec[:, [a[32].main, a[32].absorber]], saes[64].W_dec)
     assert cos[1, a[64].main] > cos[0, a[64].main]
     cos = cosine_matrix(saes[64].W_dec[:, [a[64].main]], saes[128].W_dec)[0]
