@@ -902,3 +902,10 @@ def test_printed_messages_wrap_between_words() -> None:
     assert len(lines) > 1 and all(len(line) <= 88 for line in lines)
     assert all(line.startswith("  ") for line in lines[1:])
     assert " ".join(line.strip() for line in lines) == message
+
+
+def test_the_whole_sheet_check_reads_an_unreadable_entry_without_crashing() -> None:
+    p = hc.sae_problem(5)
+    verdicts = hc.check_sheet(_sheet(p, X_hat="not a matrix"), p, SHEET)
+    assert not verdicts[2] and "carried" not in verdicts[5].message
+    assert all(v.message.startswith(f"Step {i}, ") for i, v in enumerate(verdicts, start=1))

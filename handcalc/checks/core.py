@@ -153,7 +153,12 @@ def check_sheet(
             verdicts.append(Feedback(False, f"{title}: missing; return it under the key "
                                      f"{name!r}.", None, "missing"))  # fmt: skip
             continue
-        verdict = check(name, sheet[name], trace)
+        try:
+            verdict = check(name, sheet[name], trace)
+        except (TypeError, ValueError) as error:  # not numbers, or not a matrix: say so here
+            wrong[name] = number_
+            verdicts.append(Feedback(False, f"{title}: {error}", None, "unreadable"))
+            continue
         if verdict.correct:
             verdicts.append(Feedback(True, f"{title}: correct.", verdict.right))
             continue
@@ -187,23 +192,26 @@ def _carried_from(trace: Trace, name: str, sheet: dict, wrong: dict[str, int]) -
     makes the learner's answer at step `name` right; None if it is not right even so."""
     step = trace.step(name)
     kind = KINDS[step.kind]
-    replace = {
-        role: np.asarray(sheet[source], dtype=float)
+    wrong_inputs = {
+        role: source
         for role, source in zip(kind.roles, step.inputs, strict=True)
         if source in wrong and source in sheet
     }
-    if not replace:
+    if not wrong_inputs:
         return None
     try:
-        value = kind.compute(Operands(trace, step, replace))
+        replace = {
+            role: as_array(sheet[source], label(source)) for role, source in wrong_inputs.items()
+        }
+        value = np.asarray(kind.compute(Operands(trace, step, replace)), dtype=float)
         mine = as_array(sheet[name], label(name))
     except (ValueError, TypeError):
+        return None  # an input or the answer that cannot be read: not a carried slip
+    if mine.size == value.size:
+        mine = mine.reshape(value.shape)  # a vector typed as a row or a column
+    if not _same(mine, value):
         return None
-    if not _same(np.reshape(mine, np.shape(value)) if np.size(mine) == np.size(value) else mine,
-                 value):  # fmt: skip
-        return None
-    sources = [s for s in step.inputs if s in wrong and s in sheet]
-    return min(sources, key=lambda s: wrong[s])
+    return min(wrong_inputs.values(), key=lambda source: wrong[source])
 
 
 @judged()
