@@ -43,6 +43,8 @@ PIP = "pip==26.3"
 THREADS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 TORCH_INDEX = os.environ.get("TORCH_INDEX", "https://download.pytorch.org/whl/cpu")
 SAVE_HOOK = "--ContentsManager.pre_save_hook=handcalc.saving.drop_widget_views"
+# Run by each kernel at start: a NameError says to run the cells above (after a restart).
+STARTUP = ROOT / "handcalc" / "startup.py"
 NBGRADER_PARTS = ("formgrader", "validate_assignment", "assignment_list", "course_list")
 
 
@@ -229,6 +231,7 @@ def main(argv: list[str] | None = None) -> int:
         for line in sync():
             print(line)
         root = ["--allow-root"] if hasattr(os, "getuid") and os.getuid() == 0 else []
+        os.environ.setdefault("PYTHONSTARTUP", str(STARTUP))  # a learner's own one wins
         run(python(), "-m", "jupyterlab", *root, SAVE_HOOK, *extra, MINE)
     return 0
 

@@ -2,6 +2,11 @@
 steps through a trace. All of the logic is here, so the tests drive them without a browser.
 
 Right and wrong are shown by a symbol (✔ / ✘) as well as a colour (checks.RIGHT, checks.WRONG).
+
+A widget lives in the kernel. When the kernel restarts, JupyterLab keeps the widgets on the page
+but cuts them off (it adds the class `jupyter-widgets-disconnected`); the course's style sheet
+(RESTARTED) then says so on each widget, and a grid hides its marks, verdict and buttons, so a ✔
+from before the restart is never left beside an answer nobody checked.
 """
 
 from __future__ import annotations
@@ -21,6 +26,42 @@ from .explain import HINT_LEVELS, explain, hint
 from .figures import figure_html
 from .problems import AutoencoderProblem, SAEProblem
 from .traces import Trace
+
+# What a widget says once the kernel has restarted (shown by the style sheet RESTARTED).
+RESTART = (
+    "The kernel has restarted, so this no longer works. Run the cells above this one (Run menu, "
+    "Run All Above Selected Cell), then this cell."
+)
+RESTART_GRID = (
+    "The kernel has restarted, so this grid cannot check any more. Your answers up to the "
+    "restart are saved; what you type now is not. Run the cells above this one (Run menu, Run "
+    "All Above Selected Cell), then this cell: the grid comes back with your answers."
+)
+RESTARTED = f"""
+.handcalc-widget.jupyter-widgets-disconnected::before {{
+  content: "{RESTART}";
+  display: block; margin: 4px 0; padding: 6px 8px; white-space: normal;
+  font: inherit; color: #8a1010; background: #fff4f4; border: 2px solid #8a1010;
+}}
+.handcalc-grid.jupyter-widgets-disconnected::before {{ content: "{RESTART_GRID}"; }}
+.handcalc-widget .jupyter-widgets-disconnected::before {{ content: none; display: none; }}
+.handcalc-grid.jupyter-widgets-disconnected .handcalc-mark,
+.handcalc-grid.jupyter-widgets-disconnected .handcalc-verdict,
+.handcalc-grid.jupyter-widgets-disconnected .widget-button,
+.handcalc-grid.jupyter-widgets-disconnected .widget-dropdown {{ display: none; }}
+.handcalc-grid.jupyter-widgets-disconnected input {{ background: none !important; }}
+"""
+
+
+def _course_widget(children: list[widgets.Widget], kind: str = "") -> widgets.VBox:
+    """The widget's children in a box that says so if the kernel restarts (see RESTARTED).
+    kind: an extra class for the box ("handcalc-grid", "handcalc-gallery")."""
+    style = widgets.HTML(f"<style>{RESTARTED}</style>", layout=widgets.Layout(display="none"))
+    box = widgets.VBox([*children, style])
+    for name in ("handcalc-widget", kind):
+        if name:
+            box.add_class(name)
+    return box
 
 
 def parse_number(text: str) -> float:
@@ -65,7 +106,8 @@ class MatrixEntry:
             for r in range(self.rows)
         ]
         self.marks = [
-            [widgets.HTML("&nbsp;") for _ in range(self.columns)] for _ in range(self.rows)
+            [widgets.HTML("&nbsp;").add_class("handcalc-mark") for _ in range(self.columns)]
+            for _ in range(self.rows)
         ]
         # No icons on buttons: a screen reader would read the icon font's character as well.
         self.button = widgets.Button(description="Check", button_style="primary")
@@ -74,7 +116,7 @@ class MatrixEntry:
         self.hint_button.on_click(lambda _: self.next_hint())
         self.hint_level = 0
         self.hints = widgets.HTML()
-        self.feedback = widgets.HTML()
+        self.feedback = widgets.HTML().add_class("handcalc-verdict")
         self.wrong_entries = widgets.Dropdown(
             description="Work out",
             options=[("an entry you got wrong", None)],
@@ -104,7 +146,7 @@ class MatrixEntry:
             f"{html.escape(', '.join(_operand_names(info)))}</small></summary>"
             f"{display.operands_html(info, self.trace)}</details>"
         )
-        self.widget = widgets.VBox(
+        self.widget = _course_widget(
             [
                 heading,
                 grid,
@@ -113,7 +155,8 @@ class MatrixEntry:
                 self.wrong_entries,
                 self.worked,
                 self.hints,
-            ]
+            ],
+            "handcalc-grid",
         )
         self._restore()
         for row in self.cells:
@@ -356,7 +399,9 @@ class TraceViewer:
         self.next.on_click(lambda _: self.go(self.position + 1))
         self.counter = widgets.HTML()
         self.page = widgets.HTML()
-        self.widget = widgets.VBox([widgets.HBox([self.back, self.next, self.counter]), self.page])
+        self.widget = _course_widget(
+            [widgets.HBox([self.back, self.next, self.counter]), self.page]
+        )
         self.position = 0
         self.go(start)
 
@@ -407,8 +452,7 @@ class Gallery:
         self.text = widgets.HTML()
         self.image = widgets.HTML()  # an <img> with alt text (widgets.Image has none)
         self.choice.observe(lambda _: self.show(), names="value")
-        self.widget = widgets.VBox([self.choice, self.text, self.image])
-        self.widget.add_class("handcalc-gallery")
+        self.widget = _course_widget([self.choice, self.text, self.image], "handcalc-gallery")
         self.show()
 
     def drawn(self, option: Any) -> tuple[str, str]:

@@ -234,6 +234,64 @@ def test_typed_answers_survive_saving_closing_and_reopening(lab: Lab, browser, p
     assert restored == typed
 
 
+def test_after_a_kernel_restart_a_grid_says_so_and_comes_back(lab: Lab, browser, pages: list):
+    """Check a right answer, restart the kernel: the grid says it cannot check any more and
+    shows no ✔ and no Check; its cell run alone says to run the cells above; Run All brings
+    the grid back with the answers."""
+    import nbformat
+
+    import handcalc as hc
+    from handcalc.widgets import RESTART_GRID
+
+    path = "restart/grid.ipynb"
+    (lab.root / "restart").mkdir(exist_ok=True)
+    cells = [
+        "import handcalc as hc\nfrom handcalc.widgets import MatrixEntry\n\n"
+        "problem = hc.autoencoder_problem()",
+        'MatrixEntry("Z1", problem)',
+    ]
+    notebook_json = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell(c) for c in cells],
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}},
+    )
+    nbformat.write(notebook_json, lab.root / path)
+    right = hc.autoencoder_trace(hc.autoencoder_problem())["Z1"]
+    typed = [text for row in hc.display.cells(right) for text in row]
+    keep = f"import os; os.environ['HANDCALC_ANSWERS'] = {str(lab.root / 'restart.json')!r}"
+    with tab(browser, pages, lab) as page:
+        notebook = Notebook(page, lab, path, timeout=120)
+        notebook.run_code(keep)
+        notebook.run_all()
+        checked = notebook.fill_grid(typed)
+        notebook._grid().screenshot(path=str(SCREENSHOTS / "restart_grid_before.png"))
+        notebook.restart_kernel()
+        grid = notebook._grid()
+        box = grid.locator(".handcalc-grid.jupyter-widgets-disconnected")
+        box.wait_for(timeout=10_000)
+        said = box.evaluate("el => getComputedStyle(el, '::before').content")
+        after = grid.inner_text()
+        check_shown = grid.locator("button", has_text="Check").is_visible()
+        grid.screenshot(path=str(SCREENSHOTS / "restart_grid.png"))
+        notebook.run_cell(1)
+        alone = notebook.cells()[1]["outputs"]
+        last = notebook.panel.locator(".jp-Cell").nth(1)
+        last.screenshot(path=str(SCREENSHOTS / "restart_cell_alone.png"))
+        notebook.run_code(keep)
+        notebook.run_all()
+        inputs = notebook._grid().locator(".widget-gridbox input")
+        back = [inputs.nth(i).input_value() for i in range(inputs.count())]
+        notebook.close()
+    assert "✔" not in checked.before and "Correct" in checked.after, checked
+    assert checked.after.count("✔") == len(typed) + 1, checked  # each box, and the verdict
+    assert said == f'"{RESTART_GRID}"', said
+    assert "✔" not in after and "Correct" not in after, after
+    assert not check_shown, "Check is still offered on a grid that cannot check"
+    said_alone = [o["traceback"][-1] for o in alone if o["output_type"] == "error"]
+    assert [o.get("ename") for o in alone] == ["NameError"], alone
+    assert said_alone[0].startswith("No cell has run since the kernel started"), alone
+    assert back == typed
+
+
 def lesson_00_outputs(browser, lab: Lab) -> list[str]:
     """The texts of lesson 00's outputs after Run All, in a page of its own."""
     page = browser.new_page(viewport={"width": 1280, "height": 900})

@@ -156,3 +156,23 @@ def test_where_widgets_cannot_show_their_text_says_how_to_fix_it() -> None:
     text = bundle["text/plain"]  # what JupyterLab shows where they do not
     assert "widgets do not show in this JupyterLab" in text
     assert "python course.py lab" in text and "pip install jupyterlab_widgets" in text
+
+
+def test_the_course_lab_and_the_browser_tests_start_kernels_alike() -> None:
+    """Both point PYTHONSTARTUP at handcalc/startup.py (a NameError says to run the cells
+    above), and both save notebooks through the same hook."""
+    from tools import lab
+
+    assert course.STARTUP == Path(lab.STARTUP) and course.STARTUP.is_file()
+    assert course.SAVE_HOOK.endswith("=" + lab.SAVE_HOOK)
+
+
+def test_a_name_error_note_says_what_to_run() -> None:
+    from handcalc.startup import name_error_note
+
+    first, later = (name_error_note(n, first_cell=f) for n, f in (("MatrixEntry", 1), ("W_1", 0)))
+    assert max(len(line) for line in (first + "\n" + later).splitlines()) <= 88
+    first, later = " ".join(first.split()), " ".join(later.split())
+    assert first.startswith("No cell has run since the kernel started")
+    assert "Run All Above Selected Cell" in first and "spelling" not in first
+    assert later.startswith("Nothing called W_1 exists") and "spelling" in later

@@ -339,3 +339,22 @@ def test_a_figure_shown_in_a_notebook_carries_its_titles_as_alt_text() -> None:
     assert shown.startswith('<img src="data:image/png;base64,')
     assert shown.endswith('alt="Figure: Training; Loss &lt;by step&gt;; Firing frequency">')
     plt.close(figure)
+
+
+def test_every_course_widget_says_so_when_the_kernel_restarts() -> None:
+    """Each widget's box carries the classes the restart style sheet reads, and the sheet itself;
+    a grid's marks and verdict are the parts it hides."""
+    from handcalc.widgets import RESTART_GRID, RESTARTED, Gallery
+
+    problem = hc.autoencoder_problem()
+    grid = MatrixEntry("Z1", problem)
+    viewer = TraceViewer(hc.autoencoder_trace(problem))
+    gallery = Gallery([1, 2], lambda option: (f"page {option}", None), "page")
+    for widget, kind in ((grid, "handcalc-grid"), (viewer, ""), (gallery, "handcalc-gallery")):
+        assert "handcalc-widget" in widget.widget._dom_classes
+        assert not kind or kind in widget.widget._dom_classes
+        style = widget.widget.children[-1]
+        assert style.value == f"<style>{RESTARTED}</style>" and style.layout.display == "none"
+    assert f'content: "{RESTART_GRID}"' in RESTARTED and '"' not in RESTART_GRID
+    assert all("handcalc-mark" in m._dom_classes for row in grid.marks for m in row)
+    assert "handcalc-verdict" in grid.feedback._dom_classes

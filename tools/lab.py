@@ -32,6 +32,8 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from handcalc.saving import HOOK as SAVE_HOOK
 
+STARTUP = str(Path(__file__).resolve().parent.parent / "handcalc" / "startup.py")
+
 INSTALL_CHROMIUM = "sudo apt-get install chromium"
 CHROMIUM_FLAGS = [
     "--no-sandbox",
@@ -127,7 +129,7 @@ class Lab:
             path.mkdir(parents=True, exist_ok=True)
             name = plugin.split("/")[-1] + ".jupyterlab-settings"
             (path / name).write_text(json.dumps(values))
-        env = dict(os.environ)
+        env = {**os.environ, "PYTHONSTARTUP": STARTUP}  # as `python course.py lab` sets it
         if self.disabled:
             labconfig = Path(self._settings.name, "config", "labconfig")
             labconfig.mkdir(parents=True)
@@ -240,6 +242,26 @@ class Notebook:
         self.page.evaluate(RUN_ALL)
         self.wait_idle()
         return time.perf_counter() - start
+
+    def run_cell(self, index: int) -> None:
+        """Select cell `index` (from 0) and run it alone, as Shift+Enter does; wait until idle."""
+        self.page.evaluate(
+            """async (index) => {
+                const panel = window.jupyterapp.shell.currentWidget;
+                panel.content.activeCellIndex = index;
+                await window.jupyterapp.commands.execute('notebook:run-cell');
+            }""",
+            index,
+        )
+        self.wait_idle()
+
+    def restart_kernel(self) -> None:
+        """Restart the kernel (what Kernel → Restart does once confirmed); wait until idle."""
+        self.page.evaluate(
+            "async () => { await window.jupyterapp.shell.currentWidget.sessionContext"
+            ".session.kernel.restart(); }"
+        )
+        self.wait_idle()
 
     def wait_idle(self) -> None:
         self.page.wait_for_function(
