@@ -97,11 +97,14 @@ def sync(root: Path = ROOT) -> list[str]:
     Returns what it says to the learner."""
     mine, originals, said = root / MINE.name, root / ORIGINALS.relative_to(ROOT), []
     originals.mkdir(parents=True, exist_ok=True)
+    language = None
     for name in lesson_names(root / "lessons"):
         course = root / "lessons" / name
         if not (mine / name).exists():
-            shutil.copyfile(course, mine / name)
-            shutil.copyfile(course, originals / name)
+            language = language or kernel_language()
+            copy = handed_out(course, language)
+            (mine / name).write_text(copy, encoding="utf-8")
+            (originals / name).write_text(copy, encoding="utf-8")
             said.append(f"copied {name} into {mine.name}/")
         elif (originals / name).exists() and _cells(originals / name) != _cells(course):
             lesson = name.split("_")[0]
@@ -110,6 +113,26 @@ def sync(root: Path = ROOT) -> list[str]:
                 f"left it. To see what changed: python course.py changes {lesson}"
             )
     return said
+
+
+def kernel_language() -> dict | None:
+    """What the course's kernel says about its language (Python's version and so on), or None
+    if it cannot say. JupyterLab writes this into every notebook it opens: a lesson that holds
+    it already does not open as "changed" (a dot on its tab, a question when it is closed)."""
+    ask = (
+        "import json; from ipykernel.ipkernel import IPythonKernel as K; "
+        "print(json.dumps(K.language_info))"
+    )
+    done = subprocess.run([python(), "-c", ask], capture_output=True, text=True)
+    return json.loads(done.stdout) if done.returncode == 0 else None
+
+
+def handed_out(lesson: Path, language: dict | None) -> str:
+    """The lesson as copied for a learner: as it is, with the kernel's language_info."""
+    notebook = json.loads(lesson.read_text(encoding="utf-8"))
+    if language:
+        notebook["metadata"]["language_info"] = language
+    return json.dumps(notebook, indent=1, ensure_ascii=False) + "\n"
 
 
 def _cells(path: Path) -> list[tuple[str, str]]:

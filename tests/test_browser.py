@@ -292,6 +292,20 @@ def test_after_a_kernel_restart_a_grid_says_so_and_comes_back(lab: Lab, browser,
     assert back == typed
 
 
+def test_a_lesson_as_copied_for_a_learner_opens_unchanged(lab: Lab, browser, pages: list):
+    """JupyterLab writes the kernel's language_info into a notebook it opens; the copy
+    `python course.py lab` hands out already holds it, so the tab shows no unsaved change."""
+    import course
+
+    course.sync(lab.root)
+    with tab(browser, pages, lab) as page:
+        notebook = Notebook(page, lab, "my-lessons/00_start_here.ipynb", timeout=120)
+        page.wait_for_timeout(1000)  # the kernel's info arrives after it is idle
+        dirty = page.evaluate("() => window.jupyterapp.shell.currentWidget.context.model.dirty")
+        notebook.close()
+    assert not dirty, "lesson 00 opens with an unsaved change"
+
+
 def lesson_00_outputs(browser, lab: Lab) -> list[str]:
     """The texts of lesson 00's outputs after Run All, in a page of its own."""
     page = browser.new_page(viewport={"width": 1280, "height": 900})

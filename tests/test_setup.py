@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import platform
 import shutil
 import subprocess
 from pathlib import Path
@@ -41,6 +42,9 @@ def test_a_learners_copy_survives_a_course_update_that_changes_the_same_lesson(t
         f"copied {n} into my-lessons/" for n in ("01_linear_relu.ipynb", "03_loss_backprop.ipynb")
     ]
     mine = learner / "my-lessons" / "03_loss_backprop.ipynb"
+    language = nbformat.read(mine, as_version=4).metadata.language_info
+    assert language["version"] == platform.python_version()  # as the kernel will say
+    assert course._cells(mine) == course._cells(origin / "lessons" / "03_loss_backprop.ipynb")
     edit(mine, 3, "my own notes and answers")
     assert git(learner, "status", "--porcelain") == ""  # git does not see the learner's work
 
