@@ -909,3 +909,22 @@ def test_the_whole_sheet_check_reads_an_unreadable_entry_without_crashing() -> N
     verdicts = hc.check_sheet(_sheet(p, X_hat="not a matrix"), p, SHEET)
     assert not verdicts[2] and "carried" not in verdicts[5].message
     assert all(v.message.startswith(f"Step {i}, ") for i, v in enumerate(verdicts, start=1))
+
+
+def test_a_code_exercise_check_speaks_in_the_learners_own_names() -> None:
+    """Issue 26: my_linear(W, b, X) is told "add b to every column of W X", not b1 and W1; the
+    step's own name stays the sheet's, and only whole names change (dW1, W12 stay)."""
+    from handcalc.checks import Feedback
+    from handcalc.checks.core import renamed
+
+    problem = hc.autoencoder_problem(7)
+    W, b = problem.layers[0]
+    yours = {"W1": "W", "b1": "b", "Z1": "Z"}
+    assert hc.check("Z1", W @ problem.X, problem, names=yours).message == (
+        "You left out the bias: add b to every column of W X."
+    )
+    assert hc.check("Z1", hc.linear(W, b, problem.X), problem, names=yours).message == (
+        "Correct: that is Z1."
+    )
+    said = renamed(Feedback(False, "W1ᵀ, dW1, W12 and (W1) and X'"), {"W1": "W", "X_hat": "Y"})
+    assert said.message == "Wᵀ, dW1, W12 and (W) and Y"

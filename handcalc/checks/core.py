@@ -12,10 +12,11 @@ build on `compare`.
 from __future__ import annotations
 
 import html
+import re
 import textwrap
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -119,16 +120,33 @@ def _shape_words(shape: tuple[int, ...]) -> str:
 
 @judged(step=True)
 def check(
-    step: str, answer: ArrayLike, problem: AutoencoderProblem | SAEProblem | Trace
+    step: str,
+    answer: ArrayLike,
+    problem: AutoencoderProblem | SAEProblem | Trace,
+    names: Mapping[str, str] | None = None,
 ) -> Feedback:
     """Compare answer with step `step` of the problem's trace and say what, if anything, is wrong.
 
     Entries equal to the right value, or to it rounded to four decimals, count as right.
+    names: what the learner's code calls the sheet's values, e.g. {"W1": "W", "b1": "b"} for
+    `my_linear(W, b, X)`; the message then says "add b to every column of W X" (the step's
+    own name stays the sheet's).
     """
     trace = as_trace(problem)
-    return compare(
+    verdict = compare(
         answer, trace[step], label(step), lambda: suspects(trace, step), axes=trace.axes(step)
     )
+    return renamed(verdict, {k: v for k, v in (names or {}).items() if k != step})
+
+
+def renamed(verdict: Feedback, names: Mapping[str, str]) -> Feedback:
+    """The verdict with each sheet name in `names` written as the learner's name for it (a
+    whole name only: W1 becomes W, W1ᵀ becomes Wᵀ, but W12 and dW1 stay)."""
+    message = verdict.message
+    for sheet, mine in names.items():
+        written = re.escape(label(sheet))
+        message = re.sub(rf"(?<![\w']){written}(?!(?!ᵀ)[\w'])", mine, message)
+    return replace(verdict, message=message)
 
 
 @judged(many=True)
