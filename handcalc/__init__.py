@@ -16,7 +16,8 @@ from .checks import Feedback, check, check_sheet
 from .display import show
 from .exercise import exercise
 from .explain import explain, hint
-from .problems import AutoencoderProblem, SAEProblem, autoencoder_problem, sae_problem
+from .problems import AutoencoderProblem, SAEProblem
+from .seeds import autoencoder_problem, sae_problem
 from .steps import bias_trick, decoder_norms, l1_grad, l1_loss, linear, mse, mse_grad, relu
 from .traces import Step, Trace, autoencoder_trace, sae_trace
 

@@ -1,4 +1,5 @@
-"""How numbers, matrices and traces look: as plain text and as HTML grids for notebooks.
+"""How numbers and matrices look: as plain text and as HTML grids for notebooks (a trace draws
+itself from these: traces.Step and traces.Trace).
 
 Numbers are written the way one writes them by hand: whole numbers as integers, values with at
 most two decimals as decimals (0.66), simple fractions as fractions (7/3), anything else to four
@@ -8,12 +9,8 @@ decimals.
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING
 
 import numpy as np
-
-if TYPE_CHECKING:
-    from .traces import Step, Trace
 
 BLANK = "·"  # an entry the sheet has not filled in yet
 
@@ -90,30 +87,14 @@ def matrix_text(value: np.ndarray | float, mask: np.ndarray | None = None, inden
 def show(value: np.ndarray | float, name: str = "") -> None:
     """Print a matrix (or number) the way the sheets write it, under its name if given."""
     if name:
-        print(f"{name}{_shape(value)} =")
+        print(f"{name}{dims(value)} =")
     print(matrix_text(value, indent="  " if name else ""))
 
 
-def _shape(value: np.ndarray | float) -> str:
+def dims(value: np.ndarray | float) -> str:
+    """A matrix's size as written after its name: " (3 x 4)"; "" for a number."""
     shape = np.shape(value)
     return "" if shape == () else " (" + " x ".join(map(str, shape)) + ")"
-
-
-def step_text(step: Step) -> str:
-    body = matrix_text(step.output, step.mask, indent="    ")
-    return f"{step.title}  -> {label(step.name)}{_shape(step.output)}\n    {step.formula}\n{body}"
-
-
-def trace_text(trace: Trace) -> str:
-    lines = [trace.title, "=" * len(trace.title), "Given:"]
-    for name, value in trace.given.items():
-        if np.ndim(value) == 0:
-            lines.append(f"  {name} = {number(value)}")
-        else:
-            lines.append(f"  {name}{_shape(value)}\n{matrix_text(value, indent='    ')}")
-    lines.append("")
-    lines.extend(step_text(step) + "\n" for step in trace)
-    return "\n".join(lines).rstrip() + "\n"
 
 
 _TABLE = "border-collapse:collapse;display:inline-table;vertical-align:middle;margin:2px 6px"
@@ -126,36 +107,5 @@ def matrix_html(name: str, value: np.ndarray | float, mask: np.ndarray | None = 
         "<tr>" + "".join(f'<td style="{_CELL}">{html.escape(e)}</td>' for e in row) + "</tr>"
         for row in cells(value, mask)
     )
-    caption = f"<caption style='caption-side:top'>{html.escape(name)}{_shape(value)}</caption>"
+    caption = f"<caption style='caption-side:top'>{html.escape(name)}{dims(value)}</caption>"
     return f'<table style="{_TABLE}">{caption}{rows}</table>'
-
-
-def operands_html(step: Step, trace: Trace) -> str:
-    """A step's inputs as grids, each as it enters the step: transposed where the formula
-    writes ᵀ (dW4 = dX' H3ᵀ shows H3ᵀ, 4 x 3)."""
-    written = {name.rstrip("ᵀ"): name for name in step.product}
-    grids = []
-    for name in step.inputs:
-        value, mask = trace[name], trace.step(name).mask if name in trace.names else None
-        shown = label(name)
-        if written.get(name, name).endswith("ᵀ"):
-            shown, value, mask = shown + "ᵀ", np.asarray(value).T, None
-        grids.append(matrix_html(shown, value, mask))
-    return "".join(grids)
-
-
-def step_html(step: Step, trace: Trace) -> str:
-    output = matrix_html(label(step.name), step.output, step.mask)
-    return (
-        f"<div style='margin:10px 0'><b>{html.escape(step.title)}</b> "
-        f"<code>{html.escape(step.formula)}</code><br>{operands_html(step, trace)}"
-        f"<span style='font-size:1.4em;vertical-align:middle'> &rarr; </span>{output}</div>"
-    )
-
-
-def trace_html(trace: Trace) -> str:
-    given = "".join(matrix_html(name, value) for name, value in trace.given.items())
-    steps = "".join(step_html(step, trace) for step in trace)
-    return (
-        f"<div><h4>{html.escape(trace.title)}</h4><div><b>Given</b><br>{given}</div>{steps}</div>"
-    )

@@ -27,7 +27,7 @@ import numpy as np
 
 from . import recording
 from .checks import WRONG, Feedback, shown
-from .checks.core import wrapped
+from .feedback import wrapped
 
 _LIBRARIES = ("site-packages", "dist-packages", str(Path(__file__).parent), "/lib/python")
 GRADERS = ("HANDCALC_GRADING", "HANDCALC_JUDGE", "NBGRADER_EXECUTION")

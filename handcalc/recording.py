@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from .feedback import Feedback
+
 ANSWER = "application/vnd.handcalc.answer+json"
 MAX_ENTRIES = 2_000_000  # numbers in one recorded answer; more is not an answer to these checks
 _KINDS = "biuf"  # bool, int, unsigned, float: the arrays an answer can be
@@ -190,13 +192,9 @@ def _show(key: str, value: Any) -> None:
 
 
 def _recorded():
-    from .checks import Feedback
-
     return Feedback(True, "(answer recorded: the grader judges it)")
 
 
 def _refused(many: bool, message: str):
-    from .checks import Feedback
-
     verdict = Feedback(False, message)
     return [verdict] if many else verdict

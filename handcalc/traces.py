@@ -8,18 +8,16 @@ the whole sheet as text and a notebook shows it as matrix grids.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import display
 from .backward import l1_decoder_grad, linear_backward, relu_backward, sgd_step
+from .display import dims, label, matrix_html, matrix_text, number
+from .problems import AutoencoderProblem, SAEProblem
 from .steps import decoder_norms, l1_grad, l1_loss, linear, mse, mse_grad, relu
-
-if TYPE_CHECKING:
-    from .problems import AutoencoderProblem, SAEProblem
 
 Value = np.ndarray | float
 
@@ -52,6 +50,11 @@ class Step:
     product: tuple[str, ...] = ()
     kind: str = ""
     axes: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        """The step as the sheet writes it: title, formula, the output's grid."""
+        body = matrix_text(self.output, self.mask, indent="    ")
+        return f"{self.title}  -> {label(self.name)}{dims(self.output)}\n    {self.formula}\n{body}"
 
 
 class Trace:
@@ -111,7 +114,15 @@ class Trace:
         return len(self._steps)
 
     def __str__(self) -> str:
-        return display.trace_text(self)
+        lines = [self.title, "=" * len(self.title), "Given:"]
+        for name, value in self.given.items():
+            if np.ndim(value) == 0:
+                lines.append(f"  {name} = {number(value)}")
+            else:
+                lines.append(f"  {name}{dims(value)}\n{matrix_text(value, indent='    ')}")
+        lines.append("")
+        lines.extend(f"{step}\n" for step in self)
+        return "\n".join(lines).rstrip() + "\n"
 
     def __repr__(self) -> str:
         return f"<Trace {self.title!r}: {len(self)} steps, print() it to see the sheet>"
@@ -120,7 +131,35 @@ class Trace:
         printer.text(str(self))
 
     def _repr_html_(self) -> str:
-        return display.trace_html(self)
+        given = "".join(matrix_html(name, value) for name, value in self.given.items())
+        steps = "".join(self.step_html(name) for name in self.names)
+        title = html.escape(self.title)
+        return f"<div><h4>{title}</h4><div><b>Given</b><br>{given}</div>{steps}</div>"
+
+    def operands_html(self, name: str) -> str:
+        """Step `name`'s inputs as grids, each as it enters the step: transposed where the
+        formula writes ᵀ (dW4 = dX' H3ᵀ shows H3ᵀ, 4 x 3)."""
+        step = self.step(name)
+        written = {written.rstrip("ᵀ"): written for written in step.product}
+        grids = []
+        for source in step.inputs:
+            value = self[source]
+            mask = self.step(source).mask if source in self._steps else None
+            shown = label(source)
+            if written.get(source, source).endswith("ᵀ"):
+                shown, value, mask = shown + "ᵀ", np.asarray(value).T, None
+            grids.append(matrix_html(shown, value, mask))
+        return "".join(grids)
+
+    def step_html(self, name: str) -> str:
+        """Step `name` as the step viewer shows it: title, formula, inputs -> output."""
+        step = self.step(name)
+        output = matrix_html(label(name), step.output, step.mask)
+        return (
+            f"<div style='margin:10px 0'><b>{html.escape(step.title)}</b> "
+            f"<code>{html.escape(step.formula)}</code><br>{self.operands_html(name)}"
+            f"<span style='font-size:1.4em;vertical-align:middle'> &rarr; </span>{output}</div>"
+        )
 
 
 def autoencoder_trace(problem: AutoencoderProblem) -> Trace:

@@ -144,7 +144,7 @@ class MatrixEntry:
             f"<br><small>{html.escape(self.caption())}</small>"
             f"<details><summary><small>Show what goes in: "
             f"{html.escape(', '.join(_operand_names(info)))}</small></summary>"
-            f"{display.operands_html(info, self.trace)}</details>"
+            f"{self.trace.operands_html(step)}</details>"
         )
         self.widget = _course_widget(
             [
@@ -408,7 +408,7 @@ class TraceViewer:
     def go(self, position: int) -> None:
         self.position = max(0, min(position, len(self.steps) - 1))
         step = self.steps[self.position]
-        self.page.value = display.step_html(step, self.trace)
+        self.page.value = self.trace.step_html(step.name)
         # Back and Next stay enabled at the ends (a button disabled under the keyboard's focus
         # drops the focus to the top of the page); the counter, read out, says where one is.
         end = " (the first step)" if self.position == 0 else ""

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from .display import BLANK, cells, label
-from .problems import autoencoder_problem, sae_problem
+from .seeds import autoencoder_problem, sae_problem
 from .traces import Step, Trace, autoencoder_trace, sae_trace
 
 PAPERS = {"a4": (210 / 25.4, 297 / 25.4), "letter": (8.5, 11.0)}  # inches

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import handcalc as hc
-from handcalc.problems import MAX_ENTRY, _SplitMix64
+from handcalc.seeds import MAX_ENTRY, _SplitMix64
 
 CANONICAL = hc.problems.CANONICAL
 SEEDS = range(0, 301)  # 0 is the canonical worked example

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
@@ -113,3 +114,52 @@ def test_the_licenses_ship_and_agree_with_pyproject() -> None:
     assert (ROOT / "LICENSE").read_text().startswith("MIT License\n")
     content = (ROOT / "LICENSE-CONTENT.md").read_text()
     assert "CC BY 4.0" in content and "creativecommons.org/licenses/by/4.0/legalcode" in content
+
+
+def _imports(root: Path) -> dict[str, set[str]]:
+    """Each module of the package -> the package's modules it imports (anywhere in it: at the
+    top, inside a function, or only for type checking)."""
+    found: dict[str, set[str]] = {}
+    for path in root.rglob("*.py"):
+        parts = list(path.relative_to(root.parent).with_suffix("").parts)
+        package = parts[:-1]
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        targets = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                base = package[: len(package) - node.level + 1]
+                if node.module:
+                    targets.add(".".join([*base, node.module]))
+                else:
+                    targets.update(".".join([*base, alias.name]) for alias in node.names)
+        found[name] = targets
+    return {m: {t for t in ts if t in found and t != m} for m, ts in found.items()}
+
+
+def test_handcalcs_modules_import_each_other_without_a_circle() -> None:
+    """Issue 26: each module sits above the ones it uses (problems -> seeds -> traces ...); a
+    circle, even through an import inside a function, fails. A package's __init__ is left out
+    (it gathers its modules; they never import it back)."""
+    graph = {
+        m: {t for t in ts if not m.startswith(t + ".")}
+        for m, ts in _imports(ROOT / "handcalc").items()
+    }
+    state: dict[str, int] = {}
+
+    def circle_from(module: str, path: list[str]) -> list[str] | None:
+        state[module] = 1  # on the path
+        for target in sorted(graph[module]):
+            if state.get(target) == 1:
+                return [*path[path.index(target) :], target] if target in path else [target]
+            if not state.get(target):
+                found = circle_from(target, [*path, target])
+                if found:
+                    return found
+        state[module] = 2  # done
+        return None
+
+    for module in sorted(graph):
+        if not state.get(module):
+            found = circle_from(module, [module])
+            assert not found, "an import circle: " + " -> ".join(found)
+    assert "handcalc.traces" in graph["handcalc.seeds"] and graph["handcalc.display"] == set()

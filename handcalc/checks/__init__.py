@@ -2,19 +2,8 @@
 (`core`: Feedback, `check` for a by-hand step, `compare` for any answer) and each lesson's
 code-exercise checks in a module of its own (`lesson07` holds lesson 07's)."""
 
-from .core import (
-    RIGHT,
-    SHOWN,
-    TOLERANCE,
-    WRONG,
-    Feedback,
-    as_trace,
-    check,
-    check_sheet,
-    compare,
-    place,
-    shown,
-)
+from ..feedback import RIGHT, WRONG, Feedback, shown
+from .core import SHOWN, TOLERANCE, as_trace, check, check_sheet, compare, place
 from .lesson05 import check_interference, check_rotation, check_toy_forward, check_toy_gradients
 from .lesson07 import (
     check_adam_step,

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from .._validate import ArrayLike
+from ..feedback import Feedback
 from ..mistakes import Suspect
 from ..recording import judged
-from .core import Feedback, _listed, compare
+from .core import _listed, compare
 
 
 @judged()

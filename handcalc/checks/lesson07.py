@@ -8,10 +8,11 @@ from collections.abc import Callable
 import numpy as np
 
 from .._validate import ArrayLike
+from ..feedback import Feedback
 from ..kl import bernoulli_kl
 from ..mistakes import Suspect
 from ..recording import judged
-from .core import Feedback, _listed, compare
+from .core import _listed, compare
 
 
 @judged()
