@@ -14,13 +14,24 @@ import pytest
 from pypdf import PdfReader
 
 from handcalc.display import cells
-from handcalc.worksheet import EXERCISES, PAPERS, main, sheet_pages, sheets, worksheet_pdf
+from handcalc.layout import CELL_H, PagePlan
+from handcalc.worksheet import EXERCISES, PAPERS, main, orientation, sheets, worksheet_pdf
 
 POINTS = {"a4": (595.28, 841.89), "letter": (612.0, 792.0)}  # the standards, in PDF points
 
 
 def pages_text(pdf: bytes) -> list[str]:
     return [page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages]
+
+
+def pages_chunks(pdf: bytes) -> list[list[str]]:
+    """Each page's texts as drawn, one string per text drawn (an entry, a label)."""
+    pages = []
+    for page in PdfReader(io.BytesIO(pdf)).pages:
+        chunks: list[str] = []
+        page.extract_text(visitor_text=lambda t, *_, into=chunks: into.append(t.strip()))
+        pages.append([c for c in chunks if c])
+    return pages
 
 
 def answer_tokens(sheet, name: str) -> list[str]:
@@ -61,11 +72,11 @@ def test_pdf_pages_are_the_paper_and_the_layout(exercise: str, paper: str) -> No
     seeds = [0, 4]
     pdf = worksheet_pdf(exercise, seeds, paper)
     reader = PdfReader(io.BytesIO(pdf))
-    expected_pages = sum(len(sheet_pages(s, paper)) for s in sheets(exercise, seeds))
+    expected_pages = sum(len(orientation(s, paper)[1]) for s in sheets(exercise, seeds))
     assert len(reader.pages) == expected_pages
-    for page in reader.pages:
-        width, height = float(page.mediabox.width), float(page.mediabox.height)
-        assert (width, height) == pytest.approx(POINTS[paper], abs=0.5)
+    for page in reader.pages:  # portrait, or landscape where that takes fewer pages
+        size = sorted((float(page.mediabox.width), float(page.mediabox.height)))
+        assert size == pytest.approx(list(POINTS[paper]), abs=0.5)
     footers = [re.search(r"seed (\d+) · page (\d+) of (\d+)", t).groups() for t in pages_text(pdf)]
     for seed in seeds:  # each sheet numbers its own pages 1..n, in order
         numbers = [(int(p), int(n)) for s, p, n in footers if int(s) == seed]
@@ -98,39 +109,36 @@ def test_text_is_embedded_truetype() -> None:
 )
 @pytest.mark.parametrize("seed", [0, 3, 17])
 def test_answer_key_numbers_are_the_traces(exercise: str, seed: int, gradients: bool) -> None:
-    """Every step's answers, row by row, stand together on one page of the key."""
+    """Every step's answers, row by row, stand together on a page of the key, under its number
+    and formula (a grid the sheet fills in two goes shows the whole matrix)."""
     (sheet,) = sheets(exercise, [seed], answers=True, gradients=gradients)
     pdf = worksheet_pdf(exercise, [seed], "a4", answers=True, gradients=gradients)
-    pages = [text.split() for text in pages_text(pdf)]
-    for name in sheet.steps:
-        run = answer_tokens(sheet, name)
-        title = sheet.trace.step(name).title.split()
-        on = [i for i, tokens in enumerate(pages) if contains_run(tokens, title)]
-        assert len(on) == 1, f"{name}: its title should be on exactly one page"
+    pages = pages_chunks(pdf)
+    for number, name in enumerate(sheet.steps, start=1):
+        step = sheet.trace.step(name)
+        done = sheet.completion(name) or step
+        run = [e for row in cells(done.output) for e in row]
+        heading = f"{number}.  {re.split(r'[^ -~]', step.formula)[0]}"[:12].rstrip()  # to a Σ
+        on = [i for i, chunks in enumerate(pages) if any(c.startswith(heading) for c in chunks)]
+        assert len(on) == 1, f"{name}: its number and formula should be on exactly one page"
         assert contains_run(pages[on[0]], run), f"{name}: answers {run} not on its page"
 
 
 @pytest.mark.parametrize("exercise", list(EXERCISES))
 @pytest.mark.parametrize("seed", [0, 9])
 def test_blank_sheet_holds_none_of_the_answers(exercise: str, seed: int) -> None:
-    """The key has exactly the answer cells more than the blank: every result grid, and every
-    earlier answer copied in as an operand."""
+    """The key has exactly the answer boxes more than the blank: every result grid, and every
+    earlier answer copied in as an operand (a dashed grid)."""
     gradients = exercise == "sae"
     blank, key = (
-        sum(len(t.split()) for t in pages_text(worksheet_pdf(exercise, [seed], "a4", a, gradients)))
+        sum(map(len, pages_chunks(worksheet_pdf(exercise, [seed], "a4", a, gradients))))
         for a in (False, True)
     )
-    (sheet,) = sheets(exercise, [seed], gradients=gradients)
-    answers = 0
-    for name in sheet.steps:
-        step = sheet.trace.step(name)
-        answers += np.size(step.output)  # a loss is one box
-        for operand in step.product[:2]:  # an earlier answer, copied in
-            if operand.rstrip("ᵀ") in sheet.steps:
-                answers += np.size(sheet.trace[operand.rstrip("ᵀ")])
+    (key_sheet,) = sheets(exercise, [seed], answers=True, gradients=gradients)
+    plans = orientation(key_sheet, "a4")[1]
+    answers = sum(part.answers for plan in plans for part, _, _ in plan.parts)
     pages = len(PdfReader(io.BytesIO(worksheet_pdf(exercise, [seed], gradients=gradients))).pages)
-    # and the words: "ANSWER KEY" at the top, "answer key" for "worksheet" in each footer
-    assert key - blank == answers + 2 + pages
+    assert key - blank == answers + pages  # and "ANSWER KEY" at the top of each page
 
 
 def test_blank_sheet_does_not_show_a_computed_row() -> None:
@@ -149,12 +157,72 @@ def test_same_arguments_same_bytes() -> None:
     assert first != worksheet_pdf("sae", [3, 5], "letter", answers=True, gradients=True)
 
 
-def test_every_generated_sheet_fits_its_paper() -> None:
-    """Numbers never shrink to fit: a block wider than the page raises, so lay out many seeds."""
+# Pages per sheet (issue 27): a class set of 30 is 30 times this. The SAE sheet with its
+# gradients and update is still 3 pages; the issue asks for 2.
+BUDGET = {("linear", False): 1, ("forward", False): 1, ("backward", False): 2, ("sae", False): 1,
+          ("sae", True): 3}  # fmt: skip
+
+
+@pytest.mark.parametrize(("exercise", "gradients"), list(BUDGET))
+def test_every_generated_sheet_fits_its_page_budget(exercise: str, gradients: bool) -> None:
+    """Numbers never shrink to fit (a grid too big for a page raises), so lay out many seeds on
+    both papers: each within its pages, nothing overlapping, nothing off the page."""
     for paper in PAPERS:
-        for exercise in EXERCISES:
-            for sheet in sheets(exercise, range(40), gradients=True):
-                assert sheet_pages(sheet, paper)
+        for sheet in sheets(exercise, range(0, 40, 3), gradients=gradients):
+            _, plans = orientation(sheet, paper)
+            assert len(plans) <= BUDGET[exercise, gradients], (paper, sheet.seed, len(plans))
+            for plan in plans:
+                assert not overlaps(plan), (paper, sheet.seed, overlaps(plan))
+
+
+def overlaps(plan: PagePlan) -> list[str]:
+    """Pairs of things on a page that overlap (touching is allowed: a row of 1s sits right
+    under the matrix it extends), and things that stick out of the page."""
+    found = []
+    rects = list(plan.rects())
+    for k, (x, y, w, h) in enumerate(rects):
+        if x < -1e-6 or y < -1e-6 or x + w > plan.width + 1e-6 or y + h > plan.height + 1e-6:
+            found.append(f"{(x, y, w, h)} sticks out of {plan.width:.2f} x {plan.height:.2f}")
+        for x2, y2, w2, h2 in rects[k + 1 :]:
+            if min(x + w, x2 + w2) - max(x, x2) > 1e-6 and min(y + h, y2 + h2) - max(y, y2) > 1e-6:
+                found.append(f"{(x, y, w, h)} and {(x2, y2, w2, h2)}")
+    return found
+
+
+def stroked_boxes(page) -> list[tuple[float, float]]:
+    """(width, height) in points of every rectangle stroked on a PDF page (the grids' boxes)."""
+    stream = page.get_contents().get_data().decode("latin-1")
+    number = r"(-?[\d.]+) (-?[\d.]+)"
+    shape = rf"{number} m\s+{number} l\s+{number} l\s+{number} l\s+{number} l\s+h\s+S"
+    boxes = []
+    for match in re.finditer(shape, stream):
+        xs, ys = [float(v) for v in match.groups()[::2]], [float(v) for v in match.groups()[1::2]]
+        boxes.append((max(xs) - min(xs), max(ys) - min(ys)))
+    return boxes
+
+
+def test_print_is_readable_and_boxes_are_writable_by_hand() -> None:
+    """Measured in the PDFs: numbers at 9 pt or more, no text under 7 pt, every answer box at
+    least 6 mm each way (17 pt), on every exercise and paper."""
+    sizes, numbers, boxes = [], [], []
+    for exercise, gradients in BUDGET:
+        for paper in PAPERS:
+            pdf = worksheet_pdf(exercise, [0, 5], paper, answers=True, gradients=gradients)
+            for page in PdfReader(io.BytesIO(pdf)).pages:
+
+                def seen(text, cm, tm, font, size):
+                    if text.strip():
+                        sizes.append(size)
+                        if re.fullmatch(r"-?[\d./]+", text.strip()):
+                            numbers.append(size)
+
+                page.extract_text(visitor_text=seen)
+                boxes += stroked_boxes(page)
+    assert numbers and min(numbers) >= 9, min(numbers)
+    assert min(sizes) >= 7, min(sizes)
+    mm = 72 / 25.4
+    assert boxes and min(min(w, h) for w, h in boxes) >= 6 * mm - 0.01
+    assert CELL_H * 72 >= 6 * mm
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
