@@ -292,40 +292,40 @@ def test_after_a_kernel_restart_a_grid_says_so_and_comes_back(lab: Lab, browser,
     assert back == typed
 
 
-def test_a_lesson_as_copied_for_a_learner_opens_unchanged(lab: Lab, browser, pages: list):
-    """JupyterLab writes the kernel's language_info into a notebook it opens; the copy
-    `python course.py lab` hands out already holds it, so the tab shows no unsaved change."""
-    import course
-
-    course.sync(lab.root)
-    with tab(browser, pages, lab) as page:
-        notebook = Notebook(page, lab, "my-lessons/00_start_here.ipynb", timeout=120)
-        page.wait_for_timeout(1000)  # the kernel's info arrives after it is idle
-        dirty = page.evaluate("() => window.jupyterapp.shell.currentWidget.context.model.dirty")
-        notebook.close()
-    assert not dirty, "lesson 00 opens with an unsaved change"
+DIRTY = "() => window.jupyterapp.shell.currentWidget.context.model.dirty"
 
 
-def lesson_00_outputs(browser, lab: Lab) -> list[str]:
-    """The texts of lesson 00's outputs after Run All, in a page of its own."""
+def lesson_00_outputs(
+    browser, lab: Lab, path: str = "lessons/00_start_here.ipynb"
+) -> tuple[list[str], bool]:
+    """The texts of lesson 00's outputs after Run All, in a page of its own; and whether the
+    notebook showed an unsaved change as soon as it was open (before anything ran)."""
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     try:
-        notebook = Notebook(page, lab, "lessons/00_start_here.ipynb")
+        notebook = Notebook(page, lab, path)
+        page.wait_for_timeout(1000)  # the kernel's language_info arrives after it is idle
+        dirty = page.evaluate(DIRTY)
         notebook.run_all()
-        return notebook.panel.locator(".jp-OutputArea-output").all_inner_texts()
+        return notebook.panel.locator(".jp-OutputArea-output").all_inner_texts(), dirty
     finally:
         page.close()
         lab.shutdown_kernels()
 
 
 def test_lesson_00_says_how_to_fix_widgets_where_they_cannot_show(lab: Lab, browser) -> None:
-    """The same lesson in a JupyterLab without its widget extension, and in the course's."""
+    """The same lesson in a JupyterLab without its widget extension, and in the course's, as
+    `python course.py lab` copies it for a learner: there it opens without an unsaved change
+    (JupyterLab writes the kernel's language_info into a notebook; the copy already holds it)."""
+    import course
+
     with Lab(lab.root, disabled=("@jupyter-widgets/jupyterlab-manager",)) as bare:
-        shown = lesson_00_outputs(browser, bare)
+        shown, _ = lesson_00_outputs(browser, bare)
     assert any("widgets do not show in this JupyterLab" in text for text in shown), shown
     assert any("pip install jupyterlab_widgets" in text for text in shown)
     assert not any("Widgets work" in text for text in shown)
-    shown = lesson_00_outputs(browser, lab)
+    course.sync(lab.root)
+    shown, dirty = lesson_00_outputs(browser, lab, "my-lessons/00_start_here.ipynb")
+    assert not dirty, "lesson 00 opens with an unsaved change"
     assert any("✔ Widgets work" in text for text in shown), shown
     assert not any("widgets do not show" in text for text in shown)
     assert any(text.startswith("✔ torch 2.13.0") for t in shown for text in t.splitlines())

@@ -586,12 +586,12 @@ def test_a_notebook_out_of_time_keeps_the_points_it_had_and_names_what_ran_too_l
     path = tmp_path / "max_06_sae_by_hand.ipynb"
     nbformat.write(notebook, path)
     known = grading.lessons(ROOT / "solutions")
-    limits = grading.Limits(notebook_seconds=30, cell_seconds=600)
+    limits = grading.Limits(notebook_seconds=18, cell_seconds=600)
     graded = grading.grade(grading.Submission("max", path, True), known, limits)
     results = {o.exercise.name: o.result for o in graded.outcomes}
     assert graded.status == "timed out" and graded.points == 1
     assert results == {"my_decoder_norms": "passed", "my_sae_sheet": "timed out"}
-    assert graded.notes == ["The notebook did not finish within 30 s: it was running my_sae_sheet."]
+    assert graded.notes == ["The notebook did not finish within 18 s: it was running my_sae_sheet."]
 
 
 @pytest.mark.parametrize(
