@@ -2,8 +2,9 @@
 
     python course.py lab              # set up (once), copy the lessons to my-lessons/, open them
     python course.py test             # set up (once), then run every check: lint, format, tests
-                                      # (and the lessons' claims again under torch's portable
-                                      # kernels, ATEN_CPU_CAPABILITY=default: another CPU)
+                                      # (the browser tests beside the rest, and the lessons'
+                                      # claims again under torch's portable kernels,
+                                      # ATEN_CPU_CAPABILITY=default: another CPU)
     python course.py changes [03]     # what the course changed in a lesson since you copied it
     python course.py setup            # only set up: .venv/ with the versions in constraints.txt
     python course.py lock             # maintainers: write constraints.txt from .venv/
@@ -183,26 +184,28 @@ def lock() -> None:
     print(f"wrote {LOCK.name}: {compiled.count('==')} pins")
 
 
-def claims_again() -> tuple[subprocess.Popen, Path]:
-    """Start the tests of the lessons' claims once more under torch's portable kernels
-    (ATEN_CPU_CAPABILITY=default: another CPU's arithmetic), beside the main run and at a lower
-    priority, so that they use the time the main run spends waiting on browsers and kernels."""
-    out = Path(tempfile.mkdtemp(prefix="course-claims-"))
-    command = [python(), "-m", "pytest", "-m", "claims", "-q", "-p", "no:cacheprovider",
-               "--basetemp", out / "tmp", "tests"]  # fmt: skip
-    print("+ (beside it, under ATEN_CPU_CAPABILITY=default)", " ".join(map(str, command)))
-    env = {**os.environ, "ATEN_CPU_CAPABILITY": "default"}
-    lower = (lambda: os.nice(10)) if hasattr(os, "nice") else None
+BROWSER = "tests/test_browser.py"
+
+
+def beside(what: str, args: list[str], env: dict[str, str], nice: int) -> tuple:
+    """Start `pytest args` in the background, beside the main run (at a lower priority by
+    `nice`), logging to a file; returns (what, the process, its folder)."""
+    out = Path(tempfile.mkdtemp(prefix="course-beside-"))
+    command = [python(), "-m", "pytest", *args, "-q", "-p", "no:cacheprovider",
+               "--basetemp", out / "tmp"]  # fmt: skip
+    print(f"+ (beside it: {what})", " ".join(map(str, command)))
+    lower = (lambda: os.nice(nice)) if nice and hasattr(os, "nice") else None
     with (out / "log.txt").open("w") as log:
-        started = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                   preexec_fn=lower)  # fmt: skip
-    return started, out
+        started = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env}, stdout=log,
+                                   stderr=subprocess.STDOUT, preexec_fn=lower)  # fmt: skip
+    return what, started, out
 
 
-def finish(started: subprocess.Popen, out: Path) -> None:
-    """Wait for the claims run, show what it printed, and stop with its status if it failed."""
+def finish(what: str, started: subprocess.Popen, out: Path) -> None:
+    """Wait for a run started beside the main one, show what it printed, and stop with its
+    status if it failed."""
     code = started.wait()
-    print("+ the claims under ATEN_CPU_CAPABILITY=default:", flush=True)
+    print(f"+ {what}:", flush=True)
     print((out / "log.txt").read_text(), flush=True)
     shutil.rmtree(out, ignore_errors=True)
     if code:
@@ -240,15 +243,22 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.update(dict.fromkeys(THREADS, "1"))
         run(python(), "-m", "ruff", "check", ".", cwd=ROOT)
         run(python(), "-m", "ruff", "format", "--check", ".", cwd=ROOT)
-        portable = None if extra else claims_again()
+        # Beside the main run: the browser tests (they wait on JupyterLab and Chromium much of
+        # the time), and the tests of the lessons' claims once more under torch's portable
+        # kernels (ATEN_CPU_CAPABILITY=default: another CPU's arithmetic), at a lower priority.
+        others = [] if extra else [
+            beside("the browser tests", [BROWSER], {}, nice=0),
+            beside("the claims under ATEN_CPU_CAPABILITY=default", ["-m", "claims", "tests"],
+                   {"ATEN_CPU_CAPABILITY": "default"}, nice=10),
+        ]  # fmt: skip
         try:
-            run(python(), "-m", "pytest", *extra, cwd=ROOT)
+            run(python(), "-m", "pytest", *(extra or ["--ignore", BROWSER]), cwd=ROOT)
         except SystemExit:
-            if portable is not None:
-                portable[0].kill()
+            for _, started, _ in others:
+                started.kill()
             raise
-        if portable is not None:
-            finish(*portable)
+        for other in others:
+            finish(*other)
     elif args.command == "lab":
         MINE.mkdir(exist_ok=True)
         for line in sync():
