@@ -202,11 +202,13 @@ class Part:
     box_w: float = 0.0  # a grid's box width
     keep: bool = True  # False: room the piece needs now, not drawn or kept
     answers: int = 0  # how many answers this grid prints (in an answer key)
+    copy: bool = False  # a dashed grid: an earlier answer to copy in
 
 
 def _grid_part(x: float, y: float, grid: Grid, name: str | None = None) -> Part:
     answers = sum(e is not None for row in grid.entries for e in row) * (grid.colour == ANSWER)
-    return Part(x, y, grid.width, grid.height, grid.draw, name, grid.cell_w, answers=answers)
+    return Part(x, y, grid.width, grid.height, grid.draw, name, grid.cell_w, answers=answers,
+                copy=grid.dashed)  # fmt: skip
 
 
 LINE = 0.17  # from one line of 9 pt text to the next
