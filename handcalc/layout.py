@@ -11,10 +11,11 @@ is placed, in order of preference:
 - *beside* it, to the right, when it is the product's left operand (dW = dZ Xᵀ to the right of
   dZ) or the input of an entrywise step that has no room below;
 - else wherever the page has room, with its operands printed there (a given matrix) or dashed,
-  to be copied in (an earlier answer on another page).
+  to be copied in (an earlier answer where the page has no room under or beside it).
 
-Given matrices no product prints are printed where there is room. Positions are in inches from
-the top-left corner of the area under the page's header.
+Given matrices no product prints are printed where there is room once the page's steps are
+placed (so they never take a step's place); if they do not fit, the page's last steps move to
+the next page. Positions are in inches from the top-left corner of the area under the header.
 """
 
 from __future__ import annotations
@@ -316,6 +317,15 @@ class PagePlan:
     grids: dict[str, Rect] = field(default_factory=dict)
     boxes: dict[str, float] = field(default_factory=dict)  # each grid's box width
 
+    def saved(self) -> tuple:
+        """The page as it is now, for restore()."""
+        return len(self.parts), dict(self.grids), dict(self.boxes)
+
+    def restore(self, saved: tuple) -> None:
+        count, grids, boxes = saved
+        del self.parts[count:]
+        self.grids, self.boxes = dict(grids), dict(boxes)
+
     def rects(self) -> Iterator[Rect]:
         for part, x, y in self.parts:
             yield (x + part.x, y + part.y, part.width, part.height)
@@ -414,44 +424,61 @@ def lay_out(
     sheet: Sheet, size: tuple[float, float], later: tuple[float, float] | None = None
 ) -> list[PagePlan]:
     """The sheet's steps placed on pages with this content area (width, height in inches;
-    later: the pages after the first, if their area differs). Each step comes with the given
-    matrices it reads that no product prints (Z for ReLU's backward step), where there is room;
-    a step that does not fit with them starts a new page."""
-    plans, reserve = [PagePlan(*size)], _reserve(sheet)
-    for name in sheet.steps:
-        step = sheet.trace.step(name)
-        if not _place(sheet, step, plans[-1], reserve):
-            plans.append(PagePlan(*(later or size)))
-            if not _place(sheet, step, plans[-1], reserve):
-                raise ValueError(f"step {name} does not fit an empty page of {later or size} in")
+    later: the pages after the first, if their area differs). A page takes steps in order while
+    they fit; then the given matrices its steps read that no product prints (Z for ReLU's
+    backward step) are printed where there is room, after the steps, so that they never take
+    the room a step needs under or beside the grid it reads. If they do not fit, the page's last
+    steps move on to the next page."""
+    plans, reserve, todo = [], _reserve(sheet), list(sheet.steps)
+    while todo:
+        plan = PagePlan(*(later or size) if plans else size)
+        placed: list[tuple[str, tuple]] = []  # (step, the page as it was before it)
+        while todo:
+            before = plan.saved()
+            if not _place(sheet, sheet.trace.step(todo[0]), plan, reserve, before):
+                break
+            placed.append((todo.pop(0), before))
+        while placed and not _print_given(sheet, plan, [name for name, _ in placed]):
+            name, before = placed.pop()
+            plan.restore(before)
+            todo.insert(0, name)
+        if not placed:
+            raise ValueError(f"step {todo[0]} does not fit an empty page of {plan.width:.2f} x "
+                             f"{plan.height:.2f} in")  # fmt: skip
+        plans.append(plan)
     return plans
 
 
-def _place(sheet: Sheet, step: Step, plan: PagePlan, reserve: float) -> bool:
-    """Put the step (and the given matrices it reads) on the page; False, leaving the page as
-    it was, if there is no room."""
-    before, grids, boxes = len(plan.parts), dict(plan.grids), dict(plan.boxes)
+def _place(sheet: Sheet, step: Step, plan: PagePlan, reserve: float, before: tuple) -> bool:
+    """Put the step on the page, under or beside a grid it reads if it can, else where there is
+    room; False if there is none. `before`: the page as it was (plan.saved())."""
     for parts, x, y, rect in _attached(sheet, step, plan):
         if plan.fits(parts, x, y, skip=rect):
             plan.put(parts, x, y)
-            break
-    else:
-        parts = _fresh(sheet, step, reserve)
-        spot = plan.room(parts)
-        if spot is None:
-            return False
-        plan.put(parts, *spot)
-    printed = {n.rstrip("ᵀ") for n in step.product}
-    for source in step.inputs:
-        value = sheet.trace[source]
-        if source in sheet.given and source not in printed and np.ndim(value) > 0:
-            if source in plan.grids:
+            return True
+    plan.restore(before)  # an attached step may have named its grid already
+    parts = _fresh(sheet, step, reserve)
+    spot = plan.room(parts)
+    if spot is None:
+        return False
+    plan.put(parts, *spot)
+    return True
+
+
+def _print_given(sheet: Sheet, plan: PagePlan, names: list[str]) -> bool:
+    """Print the given matrices these steps read that are not on the page yet; False if one
+    does not fit (those printed stay: the caller restores the page)."""
+    for name in names:
+        step = sheet.trace.step(name)
+        printed = {n.rstrip("ᵀ") for n in step.product}
+        for source in step.inputs:
+            if source not in sheet.given or source in printed or source in plan.grids:
+                continue
+            if np.ndim(sheet.trace[source]) == 0:
                 continue
             parts = _given_parts(sheet, source)
             spot = plan.room(parts)
             if spot is None:
-                del plan.parts[before:]
-                plan.grids, plan.boxes = grids, boxes
                 return False
             plan.put(parts, *spot)
     return True
