@@ -187,6 +187,17 @@ class Sheet:
     def number(self, name: str) -> int:
         return self.steps.index(name) + 1
 
+    def box_width(self, name: str, *also: list[list[str]]) -> float:
+        """The box width for the grid of `name` (and these entries): one width for every grid
+        whose columns are samples (or tokens), so that a grid's columns line up with those of
+        the grid above it (Z's with X's, F's with Z's); else wide enough for its own."""
+        own = cell_width(cells(self.trace[name.rstrip("ᵀ")]), *also)
+        if name.endswith("ᵀ") or self.trace.axes(name)[-1:] not in (("sample",), ("token",)):
+            return own
+        columns = [cells(self.trace[n]) for n in [*self.given, *self.steps]
+                   if self.trace.axes(n)[-1:] in (("sample",), ("token",))]  # fmt: skip
+        return max(own, cell_width(*columns))
+
 
 # ---------------------------------------------------------------------------------------------
 # A piece: what one step puts on the page, relative to its result's top-left corner.
@@ -200,7 +211,6 @@ class Part:
     height: float
     draw: Callable[[Page, float, float], None]
     grid: str | None = None  # the name of the value this grid shows (for later steps)
-    box_w: float = 0.0  # a grid's box width
     keep: bool = True  # False: room the piece needs now, not drawn or kept
     answers: int = 0  # how many answers this grid prints (in an answer key)
     copy: bool = False  # a dashed grid: an earlier answer to copy in
@@ -208,8 +218,7 @@ class Part:
 
 def _grid_part(x: float, y: float, grid: Grid, name: str | None = None) -> Part:
     answers = sum(e is not None for row in grid.entries for e in row) * (grid.colour == ANSWER)
-    return Part(x, y, grid.width, grid.height, grid.draw, name, grid.cell_w, answers=answers,
-                copy=grid.dashed)  # fmt: skip
+    return Part(x, y, grid.width, grid.height, grid.draw, name, answers=answers, copy=grid.dashed)
 
 
 LINE = 0.17  # from one line of 9 pt text to the next
@@ -265,7 +274,7 @@ def _product(
     left, top = sheet.written(left_name), sheet.written(top_name)
     if bias:
         left = [row + b for row, b in zip(left, sheet.written(bias[0]), strict=True)]
-    right_w = cell_width(top, cells(step.output))
+    right_w = sheet.box_width(step.name, top)
     parts, gap = _result_parts(sheet, step, right_w)
     if not left_on_page:
         grid = sheet.operand(left_name, cell_width(left))
@@ -296,7 +305,7 @@ def _product(
 def _given_parts(sheet: Sheet, name: str) -> list[Part]:
     """A given matrix with its name above it, the name's line at y = -LABEL_GAP."""
     entries = sheet.written(name)
-    grid = Grid(entries, cell_w=cell_width(entries))
+    grid = Grid(entries, cell_w=sheet.box_width(name))
     return [
         _text_part(0, -BASELINE, f"{label(name)} (given)", bold=True),
         _grid_part(0, 0, grid, name),
@@ -315,16 +324,15 @@ class PagePlan:
     height: float
     parts: list[tuple[Part, float, float]] = field(default_factory=list)
     grids: dict[str, Rect] = field(default_factory=dict)
-    boxes: dict[str, float] = field(default_factory=dict)  # each grid's box width
 
     def saved(self) -> tuple:
         """The page as it is now, for restore()."""
-        return len(self.parts), dict(self.grids), dict(self.boxes)
+        return len(self.parts), dict(self.grids)
 
     def restore(self, saved: tuple) -> None:
-        count, grids, boxes = saved
+        count, grids = saved
         del self.parts[count:]
-        self.grids, self.boxes = dict(grids), dict(boxes)
+        self.grids = dict(grids)
 
     def rects(self) -> Iterator[Rect]:
         for part, x, y in self.parts:
@@ -351,7 +359,6 @@ class PagePlan:
             self.parts.append((part, x, y))
             if part.grid is not None and part.grid not in self.grids:
                 self.grids[part.grid] = (x + part.x, y + part.y, part.width, part.height)
-                self.boxes[part.grid] = part.box_w
 
     def room(self, parts: list[Part]) -> tuple[float, float] | None:
         """The first place, top to bottom then left to right, where the parts fit."""
@@ -388,11 +395,10 @@ def _attached(
         if source in plan.grids and np.shape(sheet.trace[source]) == shape and shape:
             sx, sy, sw, sh = rect = plan.grids[source]
             if sheet.completion(source) is step:  # filled in, in the same grid
-                plan.grids[step.name], plan.boxes[step.name] = rect, plan.boxes[source]
+                plan.grids[step.name] = rect
                 yield [], sx, sy, rect
                 return
-            box = max(plan.boxes[source], cell_width(cells(step.output)))
-            parts, gap = _result_parts(sheet, step, box)
+            parts, gap = _result_parts(sheet, step, sheet.box_width(step.name))
             width = max(p.x + p.width for p in parts)
             yield parts, sx, sy + sh + gap, rect
             yield parts, sx + sw + BESIDE, sy, rect
@@ -403,7 +409,7 @@ def _fresh(sheet: Sheet, step: Step, reserve: float) -> list[Part]:
     """The step's parts where nothing it reads is on the page; a product keeps `reserve`
     inches free to its left, for the widest left operand of the steps that may follow below."""
     if not step.product:
-        return _result_parts(sheet, step, cell_width(cells(step.output)))[0]
+        return _result_parts(sheet, step, sheet.box_width(step.name))[0]
     parts, _ = _product(sheet, step, top_on_page=False, left_on_page=False)
     return [*parts, Part(-reserve, 0, reserve, 0.01, lambda *_: None, keep=False)]
 

@@ -152,8 +152,8 @@ def test_same_arguments_same_bytes() -> None:
     assert first != worksheet_pdf("sae", [3, 5], "letter", answers=True, gradients=True)
 
 
-# Pages per sheet (issue 27): a class set of 30 is 30 times this. The SAE sheet with its
-# gradients and update is still 3 pages; the issue asks for 2.
+# Pages per sheet (issue 27): a class set of 30 is at most 30 times this. The SAE sheet with
+# its gradients and update takes 2 or 3 pages; the issue asks for 2.
 BUDGET = {("linear", False): 1, ("forward", False): 1, ("backward", False): 2, ("sae", False): 1,
           ("sae", True): 3}  # fmt: skip
 
@@ -168,6 +168,22 @@ def test_every_generated_sheet_fits_its_page_budget(exercise: str, gradients: bo
             assert len(plans) <= BUDGET[exercise, gradients], (paper, sheet.seed, len(plans))
             for plan in plans:
                 assert not overlaps(plan), (paper, sheet.seed, overlaps(plan))
+                assert not misaligned(sheet, plan), (paper, sheet.seed, misaligned(sheet, plan))
+
+
+def misaligned(sheet, plan: PagePlan) -> list[str]:
+    """Products drawn under their top operand whose columns do not line up with it."""
+    found = []
+    for part, x, _ in plan.parts:
+        step = sheet.trace.step(part.grid) if part.grid in sheet.steps else None
+        if step is None or not step.product or step.product[1] not in plan.grids:
+            continue
+        top_x, _, top_w, _ = plan.grids[step.product[1]]
+        if abs(top_x - (x + part.x)) < 1e-6 and abs(top_w - part.width) > 1e-6:
+            found.append(
+                f"{step.name} under {step.product[1]}: {part.width:.2f} in, not {top_w:.2f}"
+            )
+    return found
 
 
 def overlaps(plan: PagePlan) -> list[str]:
