@@ -23,6 +23,7 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -192,11 +193,18 @@ class Sheet:
         whose columns are samples (or tokens), so that a grid's columns line up with those of
         the grid above it (Z's with X's, F's with Z's); else wide enough for its own."""
         own = cell_width(cells(self.trace[name.rstrip("ᵀ")]), *also)
-        if name.endswith("ᵀ") or self.trace.axes(name)[-1:] not in (("sample",), ("token",)):
+        if name.endswith("ᵀ") or not self._by_sample(name):
             return own
-        columns = [cells(self.trace[n]) for n in [*self.given, *self.steps]
-                   if self.trace.axes(n)[-1:] in (("sample",), ("token",))]  # fmt: skip
-        return max(own, cell_width(*columns))
+        return max(own, self._sample_width)
+
+    def _by_sample(self, name: str) -> bool:
+        return self.trace.axes(name)[-1:] in (("sample",), ("token",))
+
+    @cached_property
+    def _sample_width(self) -> float:
+        """The widest box any grid with a column per sample (or token) needs."""
+        names = [n for n in [*self.given, *self.steps] if self._by_sample(n)]
+        return cell_width(*(cells(self.trace[n]) for n in names))
 
 
 # ---------------------------------------------------------------------------------------------
