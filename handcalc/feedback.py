@@ -56,7 +56,9 @@ class Feedback:
     def _repr_html_(self) -> str:
         self._shown()
         symbol, colour, _ = RIGHT if self.correct else WRONG
-        return f"<div style='color:{colour}'><b>{symbol}</b> {html.escape(self.message)}</div>"
+        word = "right" if self.correct else "wrong"  # what a screen reader says for the symbol
+        return (f"<div style='color:{colour}'><b role='img' aria-label='{word}'>{symbol}</b> "
+                f"{html.escape(self.message)}</div>")  # fmt: skip
 
 
 def wrapped(message: str) -> str:

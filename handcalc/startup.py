@@ -3,8 +3,10 @@ PYTHONSTARTUP here): a NameError also says what a learner most likely has to do.
 
 After a kernel restart, or in a notebook just opened, a cell run alone fails with
 "name 'MatrixEntry' is not defined": the cells above it, which make that name, have not run in
-this kernel. The note added under the error says so in the course's words. The file is run, not
-imported, and imports nothing from the course, so a kernel starts as fast as without it.
+this kernel. The note added under the error says so in the course's words. Tracebacks are
+printed without colours, which are hard to read on JupyterLab's error background. The file is
+run, not imported, and imports nothing from the course, so a kernel starts as fast as without
+it.
 """
 
 from __future__ import annotations
@@ -54,6 +56,9 @@ def install() -> None:
 
     shell.events.register("pre_run_cell", count)
     shell.set_custom_exc((NameError,), explain)
+    # Tracebacks in plain text: JupyterLab draws IPython's coloured ones on a pink background
+    # where yellow, cyan or green text is hard to read (1.5:1 to 3.7:1; WCAG AA asks 4.5:1).
+    shell.colors = "nocolor"
 
 
 if __name__ == "__main__":

@@ -5,13 +5,14 @@ Right and wrong are shown by a symbol (✔ / ✘) as well as a colour (checks.RI
 
 A widget lives in the kernel. When the kernel restarts, JupyterLab keeps the widgets on the page
 but cuts them off (it adds the class `jupyter-widgets-disconnected`); the course's style sheet
-(RESTARTED) then says so on each widget, and a grid hides its marks, verdict and buttons, so a ✔
+(STYLE) then says so on each widget, and a grid hides its marks, verdict and buttons, so a ✔
 from before the restart is never left beside an answer nobody checked.
 """
 
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Callable, Sequence
 from fractions import Fraction
 from typing import Any
@@ -20,6 +21,7 @@ import ipywidgets as widgets
 import numpy as np
 
 from . import answers, display
+from .announcer import Announcer
 from .checks import RIGHT, WRONG, Feedback, as_trace, check, place
 from .display import label
 from .explain import HINT_LEVELS, explain, hint
@@ -27,7 +29,7 @@ from .figures import figure_html
 from .problems import AutoencoderProblem, SAEProblem
 from .traces import Trace
 
-# What a widget says once the kernel has restarted (shown by the style sheet RESTARTED).
+# What a widget says once the kernel has restarted (shown by the style sheet STYLE).
 RESTART = (
     "The kernel has restarted, so this no longer works. Run the cells above this one (Run menu, "
     "Run All Above Selected Cell), then this cell."
@@ -37,7 +39,18 @@ RESTART_GRID = (
     "restart are saved; what you type now is not. Run the cells above this one (Run menu, Run "
     "All Above Selected Cell), then this cell: the grid comes back with your answers."
 )
-RESTARTED = f"""
+# The first choice of a grid's "Work out" menu (shown, and read out, before a wrong entry is
+# picked).
+CHOOSE = "choose an entry you got wrong"
+# The course's style sheet, carried by every course widget: the restart notice (below), a focus
+# ring a keyboard learner can see (3 px, the page's text colour: 3:1 or more against the page
+# and against a blue button's fill, which it circles 2 px outside), and placeholders readable on
+# a tinted box.
+STYLE = f"""
+.handcalc-widget :is(button, select, input):focus-visible {{
+  outline: 3px solid var(--jp-ui-font-color0, #111) !important; outline-offset: 2px;
+}}
+.handcalc-widget input::placeholder {{ color: #505050; opacity: 1; }}
 .handcalc-widget.jupyter-widgets-disconnected::before {{
   content: "{RESTART}";
   display: block; margin: 4px 0; padding: 6px 8px; white-space: normal;
@@ -53,10 +66,16 @@ RESTARTED = f"""
 """
 
 
+def first_line(markup: str) -> str:
+    """The first line of some HTML (up to its first <br> or paragraph's end), as plain text."""
+    line = re.split(r"<br\s*/?>|</p>|</div>|\n", markup, maxsplit=1)[0]
+    return html.unescape(re.sub(r"<[^>]+>", "", line)).strip()
+
+
 def _course_widget(children: list[widgets.Widget], kind: str = "") -> widgets.VBox:
-    """The widget's children in a box that says so if the kernel restarts (see RESTARTED).
+    """The widget's children in a box that says so if the kernel restarts (see STYLE).
     kind: an extra class for the box ("handcalc-grid", "handcalc-gallery")."""
-    style = widgets.HTML(f"<style>{RESTARTED}</style>", layout=widgets.Layout(display="none"))
+    style = widgets.HTML(f"<style>{STYLE}</style>", layout=widgets.Layout(display="none"))
     box = widgets.VBox([*children, style])
     for name in ("handcalc-widget", kind):
         if name:
@@ -119,13 +138,14 @@ class MatrixEntry:
         self.feedback = widgets.HTML().add_class("handcalc-verdict")
         self.wrong_entries = widgets.Dropdown(
             description="Work out",
-            options=[("an entry you got wrong", None)],
-            value=None,
+            options=[(CHOOSE, "")],
+            value="",
             layout=widgets.Layout(width="max-content"),
         )
         self.wrong_entries.observe(lambda _: self.show_worked(), names="value")
         self.wrong_entries.layout.display = "none"
         self.worked = widgets.HTML()
+        self.said = Announcer()  # what a screen reader reads out: verdict, hint, worked entry
         header = [widgets.HTML("")] + [_label(text) for text in self.labels[1]]
         body = [
             item
@@ -155,6 +175,7 @@ class MatrixEntry:
                 self.wrong_entries,
                 self.worked,
                 self.hints,
+                self.said,
             ],
             "handcalc-grid",
         )
@@ -228,23 +249,28 @@ class MatrixEntry:
         moved_on = self.moved_on()
         if moved_on:
             self._mark(None)
-            self._tell(f"<span style='color:{WRONG[1]}'>{html.escape(moved_on)}</span>")
+            self._tell(f"<span style='color:{WRONG[1]}'>{html.escape(moved_on)}</span>", moved_on)
             return None
         try:
             answer = self.answer()
         except ValueError as error:
             self._mark(None)
-            self._tell(f"<span style='color:{WRONG[1]}'>{html.escape(str(error), False)}</span>")
+            self._tell(
+                f"<span style='color:{WRONG[1]}'>{html.escape(str(error), False)}</span>",
+                str(error),
+            )
             return None
         result = check(self.step, answer, self.trace)
         right = result.right.reshape(self.rows, self.columns) if result.right is not None else None
         self._mark(np.full((self.rows, self.columns), result.correct) if right is None else right)
-        self._tell(result._repr_html_())
+        wrong = "" if result.correct else "Wrong. "
+        self._tell(result._repr_html_(), wrong + result.message)
         return result
 
-    def _tell(self, markup: str) -> None:
-        """Show Check's verdict under the grid, as an alert: a screen reader reads it out."""
-        self.feedback.value = f"<div role='alert'>{markup}</div>"
+    def _tell(self, markup: str, said: str) -> None:
+        """Show Check's verdict under the grid, and have a screen reader read it out."""
+        self.feedback.value = markup
+        self.said.say(said)
 
     def moved_on(self) -> str:
         """What to say when the lesson's problem is no longer the one this grid checks (the
@@ -301,24 +327,25 @@ class MatrixEntry:
         axes = self.trace.axes(self.step)
         if not axes:
             wrong = []  # a single number: working it out is the whole answer (see Hint)
-        self.wrong_entries.options = [("an entry you got wrong", None)] + [
+        self.wrong_entries.options = [(CHOOSE, "")] + [
             (place((r, c)[: len(axes)], axes), (r + 1, c + 1)) for r, c in wrong
         ]
-        self.wrong_entries.value = None
+        self.wrong_entries.value = ""
         self.wrong_entries.layout.display = None if wrong else "none"
         self.worked.value = ""
 
     def show_worked(self) -> None:
         """Work out the chosen wrong entry with the problem's numbers."""
-        if self.wrong_entries.value is None:
+        if not self.wrong_entries.value:
             self.worked.value = ""
             return
         row, col = self.wrong_entries.value
-        worked = explain(self.step, self.trace, row, col)
+        worked = str(explain(self.step, self.trace, row, col))
         self.worked.value = (
             f"<div style='font-family:monospace;white-space:pre-wrap;margin:4px 0'>"
-            f"{html.escape(str(worked))}</div>"
+            f"{html.escape(worked)}</div>"
         )
+        self.said.say(worked)
 
     def next_hint(self) -> None:
         """Show the next hint: the rule in words, the shapes, one entry, then the answer."""
@@ -328,6 +355,8 @@ class MatrixEntry:
             for k in range(1, self.hint_level + 1)
         )
         self.hints.value = f"<ol style='margin:4px 0'>{items}</ol>"
+        self.said.say(f"Hint {self.hint_level} of {HINT_LEVELS}: "
+                      f"{hint(self.step, self.trace, self.hint_level)}")  # fmt: skip
         last = self.hint_level == HINT_LEVELS
         self.hint_button.description = (
             "No more hints"
@@ -399,8 +428,9 @@ class TraceViewer:
         self.next.on_click(lambda _: self.go(self.position + 1))
         self.counter = widgets.HTML()
         self.page = widgets.HTML()
+        self.said = Announcer()
         self.widget = _course_widget(
-            [widgets.HBox([self.back, self.next, self.counter]), self.page]
+            [widgets.HBox([self.back, self.next, self.counter]), self.page, self.said]
         )
         self.position = 0
         self.go(start)
@@ -414,7 +444,8 @@ class TraceViewer:
         end = " (the first step)" if self.position == 0 else ""
         end = " (the last step)" if self.position == len(self.steps) - 1 else end
         said = f"Step {self.position + 1} of {len(self.steps)}: {label(step.name)}{end}"
-        self.counter.value = f"<span role='status'>{html.escape(said)}</span>"
+        self.counter.value = html.escape(said)
+        self.said.say(said)
 
     def _repr_mimebundle_(self, **kwargs):
         return _bundle(
@@ -451,8 +482,11 @@ class Gallery:
         )  # fmt: skip
         self.text = widgets.HTML()
         self.image = widgets.HTML()  # an <img> with alt text (widgets.Image has none)
+        self.said = Announcer()
         self.choice.observe(lambda _: self.show(), names="value")
-        self.widget = _course_widget([self.choice, self.text, self.image], "handcalc-gallery")
+        self.widget = _course_widget(
+            [self.choice, self.text, self.image, self.said], "handcalc-gallery"
+        )
         self.show()
 
     def drawn(self, option: Any) -> tuple[str, str]:
@@ -469,7 +503,8 @@ class Gallery:
 
     def show(self) -> None:
         text, picture = self.drawn(self.choice.value)
-        self.text.value = f"<div role='status'>{text}</div>"  # read out when the page changes
+        self.text.value = text
+        self.said.say(f"{self.choice.description} {self.choice.label}: {first_line(text)}")
         self.image.value = picture
         self.image.layout.display = None if picture else "none"
 

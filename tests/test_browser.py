@@ -34,6 +34,7 @@ NOTEBOOKS = [f"solutions/{path.name}" for path in sorted((ROOT / "solutions").gl
     f"lessons/{path.name}" for path in sorted((ROOT / "lessons").glob("0[0-4]_*.ipynb"))
 ]
 SCREENSHOTS = ROOT / "artifacts" / "browser"
+AUDITS: dict = {}  # each notebook's axe audit, written to artifacts/browser/axe.md at the end
 WIDGET = "application/vnd.jupyter.widget-view+json"
 # Run in the kernel before Run All: every figure drawn from then on (shown, or saved for a
 # widget) is checked for a title and axis labels; the kernel keeps what is missing.
@@ -82,6 +83,20 @@ def browser(lab):
         browser.close()
 
 
+@pytest.fixture(scope="module", autouse=True)
+def axe_report():
+    """After the notebooks: a table of what axe saw in each (artifacts/browser/axe.md)."""
+    yield
+    if AUDITS:
+        rows = [f"| {path} | {a.present} | {a.checked} | {len(a.violations)} |"
+                for path, a in AUDITS.items()]  # fmt: skip
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        (SCREENSHOTS / "axe.md").write_text(
+            "| notebook | visible text elements | checked by axe | violations |\n"
+            "|---|---|---|---|\n" + "\n".join(rows) + "\n"
+        )
+
+
 @pytest.fixture(scope="module")
 def pages(browser):
     """One browser tab for all the notebooks, as a learner goes from lesson to lesson; a test
@@ -106,6 +121,18 @@ def tab(browser, pages: list, lab: Lab):
         raise
     finally:
         lab.shutdown_kernels()
+
+
+def contrast(colour: str, background: str) -> float:
+    """WCAG contrast ratio of two CSS rgb() colours."""
+
+    def luminance(css: str) -> float:
+        channels = [int(v) / 255 for v in re.findall(r"\d+", css)[:3]]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    light, dark = sorted((luminance(colour), luminance(background)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
 
 
 def errors(cell: dict) -> list[str]:
@@ -152,6 +179,9 @@ def use_widgets(notebook: Notebook) -> list[str]:
         change = notebook.click_next()
         step = [int(n) for n in re.findall(r"Step (\d+) of", change.before + change.after)]
         assert step == [1, 2], f"Next should go from step 1 to step 2: {change}"
+        viewer = outputs.filter(has_text="Step ").first
+        said = notebook.said(viewer)
+        assert said.startswith("Step 2 of "), f"a screen reader heard {said!r} on Next"
         used.append("trace viewer")
     if outputs.filter(has=page.locator(".widget-gridbox")).count():
         size = notebook.grid_size()
@@ -160,16 +190,32 @@ def use_widgets(notebook: Notebook) -> list[str]:
         assert "✘" not in change.before and "✔" not in change.before, change
         assert marks.count("✘") == size and "✔" not in change.after, change
         assert f"{size} of {size} entries are off" in change.after, change
-        worked = notebook.work_out(1)  # the first wrong entry, worked out with the numbers
+        assert notebook.said().startswith("Wrong. "), notebook.said()  # Check's verdict, read
+        worked = notebook.work_out(1)  # ↓ on the Work out menu: the first wrong entry
         assert worked.after.count(" = ") > worked.before.count(" = "), worked
+        focus = notebook.focused()
+        assert focus["tag"] == "SELECT" and focus["inWidget"], f"↓ took the focus to {focus}"
+        assert " = " in notebook.said(), f"a screen reader heard {notebook.said()!r}"
+        assert focus["outline"] >= 2 and contrast(focus["colour"], "rgb(255, 255, 255)") >= 3, (
+            f"the focus ring is hard to see: {focus}"
+        )
         hinted = notebook.click_hint()
         assert "Hint 2 of 4" in hinted.after and "Hint 2 of 4" not in hinted.before, hinted
+        assert notebook.said().startswith("Hint 1 of 4: "), notebook.said()
+        notebook.page.keyboard.press("ArrowDown")  # on Hint: a button keeps its keys too
+        focus = notebook.focused()
+        assert focus["tag"] == "BUTTON" and focus["inWidget"], f"↓ took the focus to {focus}"
         used.append("answer grid")
     if outputs.filter(has=page.locator(".handcalc-gallery")).count():
         before = notebook.chosen()
         change = notebook.choose()
-        assert notebook.chosen() != before, f"the menu did not move: {change}"
+        assert notebook.chosen() != before, f"the menu did not move on ↓: {change}"
         assert change.after != change.before, change
+        assert notebook.focused()["inWidget"], "↓ on the menu took the focus out of the gallery"
+        gallery = outputs.filter(has=page.locator(".handcalc-gallery")).first
+        said = notebook.said(gallery)
+        assert said.startswith(notebook.chosen()) or notebook.chosen() in said, said
+        assert len(said) <= 200, f"the gallery's status is not one line: {said!r}"
         menu = page.get_by_role("combobox", name=re.compile(r"^(sparsity S|latent)"))
         assert menu.count() >= 1, "the gallery's menu has no accessible name"
         used.append("menu")
@@ -188,7 +234,7 @@ def test_notebook_in_jupyterlab(path: str, lab: Lab, browser, pages: list) -> No
         shown = notebook.errors_shown()
         used = use_widgets(notebook)
         after = notebook.errors_shown()
-        inaccessible = notebook.accessibility_violations()  # after the widgets were used
+        audit = notebook.accessibility_audit()  # after the widgets were used
         notebook.screenshot(SCREENSHOTS / path.replace("/", "_").replace(".ipynb", ".png"))
         notebook.close()
     assert not found, "\n".join(found)
@@ -197,8 +243,13 @@ def test_notebook_in_jupyterlab(path: str, lab: Lab, browser, pages: list) -> No
     assert after == shown, f"using the widgets ({', '.join(used)}) showed an error: {new}"
     has_widgets = any(WIDGET in o.get("data", {}) for c in cells for o in c.get("outputs", []))
     assert bool(used) == has_widgets, f"widgets shown: {has_widgets}, used: {used}"
-    assert not inaccessible, "axe-core (WCAG 2.1 A/AA) in the course's content:\n" + "\n".join(
-        inaccessible
+    AUDITS[path] = audit
+    assert not audit.violations, "axe-core (WCAG 2.1 A/AA) in the course's content:\n" + (
+        "\n".join(audit.violations)
+    )
+    assert audit.present > 0 and not audit.missed, (
+        f"axe checked {audit.checked} of the {audit.present} text elements; not these:\n"
+        + "\n".join(audit.missed)
     )
 
 

@@ -10,7 +10,7 @@ import pytest
 import handcalc as hc
 from handcalc.display import matrix_text
 from handcalc.explain import HINT_LEVELS
-from handcalc.widgets import RIGHT, WRONG, MatrixEntry, TraceViewer, parse_number
+from handcalc.widgets import CHOOSE, RIGHT, WRONG, MatrixEntry, TraceViewer, parse_number
 
 SAE = hc.sae_problem()
 
@@ -88,11 +88,13 @@ def test_a_wrong_entry_can_be_worked_out() -> None:
     entry.fill(answer)
     entry.check()
     assert entry.wrong_entries.layout.display is None
-    labels = [text for text, _ in entry.wrong_entries.options[1:]]
-    assert labels == ["row 2 (output 2), column 3 (input 3)"]
+    labels = [text for text, _ in entry.wrong_entries.options]
+    assert labels == [CHOOSE, "row 2 (output 2), column 3 (input 3)"]
+    assert entry.wrong_entries.label == CHOOSE  # the menu shows its first choice, not a blank
     entry.wrong_entries.value = (2, 3)
     worked = str(hc.explain("dW4", problem, 2, 3))
     assert html.escape(worked) in entry.worked.value
+    assert entry.said.text == " ".join(worked.split())  # read out
     assert matrix_text(trace["dW4"]) not in entry.worked.value  # that entry, not the answer
     entry.fill(trace["dW4"])
     entry.check()
@@ -108,11 +110,15 @@ def test_hints_come_one_at_a_time_and_the_answer_last() -> None:
         assert not entry.hint_button.disabled
         entry.hint_button.click()
         assert entry.hints.value.count("<li") == level
+        said = " ".join(hc.hint("dZ3", problem, level).split())
+        assert entry.said.text == f"Hint {level} of {HINT_LEVELS}: {said}"  # read out
         seen.append(html.escape(answer) in entry.hints.value)
     assert seen == [False] * (HINT_LEVELS - 1) + [True]
     assert entry.hint_button.description == "No more hints" and not entry.hint_button.disabled
+    before = entry.said.text
     entry.hint_button.click()  # keeps the keyboard's focus and changes nothing
     assert entry.hints.value.count("<li") == HINT_LEVELS
+    assert entry.said.text.strip() == before.strip() != entry.said.text  # read out again
 
 
 def test_vectors_are_typed_as_a_column() -> None:
@@ -135,7 +141,8 @@ def test_trace_viewer_steps_back_and_forth() -> None:
     assert "(the first step)" in viewer.counter.value and "[1] Encoder: linear" in viewer.page.value
     viewer.next.click()
     viewer.next.click()
-    assert viewer.counter.value == f"<span role='status'>Step 3 of {len(trace)}: X&#x27;</span>"
+    assert viewer.counter.value == f"Step 3 of {len(trace)}: X&#x27;"
+    assert viewer.said.text == f"Step 3 of {len(trace)}: X'"  # read out
     assert "[3] Decoder" in viewer.page.value
     viewer.back.click()
     assert viewer.position == 1 and "ReLU" in viewer.page.value
@@ -194,10 +201,11 @@ def test_gallery_draws_each_page_when_first_shown_and_keeps_it() -> None:
 
     gallery = Gallery(range(4), page, "page", value=1)
     assert drawn == [1] and plt.get_fignums() == []  # only the page shown, its figure closed
-    assert gallery.text.value == "<div role='status'><b>1</b></div>"
+    assert gallery.text.value == "<b>1</b>" and gallery.said.text == "page 1: 1"
     assert 'alt="Figure: page 1"' in gallery.image.value
     gallery.choice.value = 2
-    assert gallery.text.value == "<div role='status'><b>2</b> has no figure</div>"
+    assert gallery.text.value == "<b>2</b> has no figure"
+    assert gallery.said.text == "page 2: 2 has no figure"  # the page's first line, read out
     assert gallery.image.layout.display == "none"
     gallery.choice.value = 3
     assert gallery.image.value == gallery.pictures[3] != gallery.pictures[1]
@@ -309,16 +317,22 @@ def test_every_grid_box_is_named_for_a_screen_reader_with_its_verdict_after_chec
     assert MatrixEntry("loss", problem).cells[0][0].description == "L"
 
 
-def test_checks_verdict_is_an_alert_a_screen_reader_reads_out() -> None:
+def test_checks_verdict_is_read_out_by_the_widgets_one_live_region() -> None:
     entry = MatrixEntry("Z1", hc.autoencoder_problem(3))
+    region = entry.said
     entry.fill(hc.autoencoder_trace(hc.autoencoder_problem(3))["Z1"])
     entry.check()
-    assert (
-        entry.feedback.value.startswith("<div role='alert'>") and "Correct" in entry.feedback.value
-    )
+    assert "Correct" in entry.feedback.value and entry.said.text.startswith("Correct")
+    assert "aria-label='right'" in entry.feedback.value  # the ✔ has words
+    entry.cells[0][1].value = "99"
+    entry.check()
+    assert entry.said.text.startswith("Wrong. One entry is off: row 1 (unit 1)")
+    assert "aria-label='wrong'" in entry.feedback.value
     entry.cells[0][0].value = "<b>x"
     entry.check()
     assert "&lt;b&gt;x" in entry.feedback.value and "<b>x" not in entry.feedback.value
+    assert entry.said.text == "Row 1, column 1 '<b>x' is not a number (write 3, -2, 0.5 or 7/3)."
+    assert entry.said is region and region in entry.widget.children  # one, kept
     assert not any(button.icon for button in (entry.button, entry.hint_button))
 
 
@@ -344,7 +358,8 @@ def test_a_figure_shown_in_a_notebook_carries_its_titles_as_alt_text() -> None:
 def test_every_course_widget_says_so_when_the_kernel_restarts() -> None:
     """Each widget's box carries the classes the restart style sheet reads, and the sheet itself;
     a grid's marks and verdict are the parts it hides."""
-    from handcalc.widgets import RESTART_GRID, RESTARTED, Gallery
+    from handcalc.announcer import Announcer
+    from handcalc.widgets import RESTART_GRID, STYLE, Gallery
 
     problem = hc.autoencoder_problem()
     grid = MatrixEntry("Z1", problem)
@@ -354,7 +369,8 @@ def test_every_course_widget_says_so_when_the_kernel_restarts() -> None:
         assert "handcalc-widget" in widget.widget._dom_classes
         assert not kind or kind in widget.widget._dom_classes
         style = widget.widget.children[-1]
-        assert style.value == f"<style>{RESTARTED}</style>" and style.layout.display == "none"
-    assert f'content: "{RESTART_GRID}"' in RESTARTED and '"' not in RESTART_GRID
+        assert sum(isinstance(c, Announcer) for c in widget.widget.children) == 1
+        assert style.value == f"<style>{STYLE}</style>" and style.layout.display == "none"
+    assert f'content: "{RESTART_GRID}"' in STYLE and '"' not in RESTART_GRID
     assert all("handcalc-mark" in m._dom_classes for row in grid.marks for m in row)
     assert "handcalc-verdict" in grid.feedback._dom_classes

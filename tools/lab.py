@@ -56,11 +56,32 @@ SETTINGS = {
 }
 PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden)"
 # axe-core: WCAG 2.1 A and AA rules, on the course's content in the open notebook.
-AXE_CONTEXT = {"include": [[f"{PANEL} .jp-OutputArea-output"], [f"{PANEL} .jp-MarkdownOutput"]]}
-AXE_OPTIONS = {
-    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
-    "resultTypes": ["violations"],
-}
+CONTENT = [f"{PANEL} .jp-OutputArea-output", f"{PANEL} .jp-MarkdownOutput"]
+AXE_CONTEXT = {"include": [[selector] for selector in CONTENT]}
+AXE_OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
+# The visible text elements of the course's content (each element with text of its own that has
+# a letter or digit, as axe's contrast rule counts them, seen on the page: not in a closed
+# <details>, not transparent, not 0 px wide; a widget's live region is read, not seen), and
+# those of them not among the elements axe looked at (its selectors).
+TEXT_ELEMENTS = """([content, checked]) => {
+    const seen = new Set(checked.map(t => document.querySelector(t[t.length - 1])));
+    const present = new Set(), missed = [];
+    for (const root of document.querySelectorAll(content.join(", "))) {
+        const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+        while (walker.nextNode()) {
+            const el = walker.currentNode.parentElement;
+            const text = walker.currentNode.textContent;
+            if (!/[\\p{L}\\p{N}]/u.test(text) || present.has(el)) continue;
+            if (el.closest("style, script, [aria-hidden=true], .handcalc-said")) continue;
+            if (!el.checkVisibility({checkOpacity: true, checkVisibilityCSS: true})) continue;
+            const box = el.getBoundingClientRect();
+            if (box.width < 1 || box.height < 1) continue;  // a grid box's 0 px label
+            present.add(el);
+            if (!seen.has(el)) missed.push(`${el.tagName}: ${el.textContent.trim().slice(0, 60)}`);
+        }
+    }
+    return [present.size, missed];
+}"""
 # Run All, then wait for an empty request sent after it: the kernel answers requests in order,
 # so this returns once every cell has run. (Run All's own promise settles at the first error,
 # and JupyterLab then clears the [*] marks of the cells still queued.)
@@ -373,11 +394,37 @@ class Notebook:
         return self._act(button, entry, "click", button.click)
 
     def work_out(self, option: int = 1) -> Change:
-        """Choose wrong entry number `option` in the first grid's Work out list (after a
-        check); returns the grid's text with that entry worked out."""
+        """Choose wrong entry number `option` in the first grid's Work out menu (after a check)
+        with the keyboard, as a learner does: focus the menu, press ↓ `option` times; returns
+        the grid's text with that entry worked out."""
         entry = self._grid()
         choice = entry.locator(".widget-dropdown select")
-        return self._act(choice, entry, "change", lambda: choice.select_option(index=option))
+
+        def press() -> None:
+            choice.focus()
+            for _ in range(option):
+                self.page.keyboard.press("ArrowDown")
+
+        return self._act(choice, entry, "keydown", press)
+
+    def said(self, output=None) -> str:
+        """What a widget's live region (role=status) holds now: what a screen reader last read
+        out (output: the widget's output area; default the first answer grid's)."""
+        region = (output or self._grid()).locator(".handcalc-said[role=status]")
+        return region.text_content().strip()
+
+    def focused(self) -> dict:
+        """The focused element: its tag, text, outline width (px) and colour, and whether the
+        notebook is still in command mode on the same cell (JupyterLab did not take the key)."""
+        return self.page.evaluate(
+            """() => {
+                const el = document.activeElement, style = getComputedStyle(el);
+                return {tag: el.tagName, text: el.textContent.trim().slice(0, 40),
+                        outline: parseFloat(style.outlineWidth) || 0,
+                        colour: style.outlineColor, offset: parseFloat(style.outlineOffset) || 0,
+                        inWidget: !!el.closest('.handcalc-widget')};
+            }"""
+        )
 
     def errors_shown(self) -> list[str]:
         """Every error or warning text the notebook shows (a cell's or a widget's)."""
@@ -387,29 +434,46 @@ class Notebook:
     def grid_size(self) -> int:
         return self._grid().locator(".widget-gridbox input").count()
 
-    def accessibility_violations(self) -> list[str]:
-        """axe-core's WCAG 2.1 A and AA violations in the course's own content (outputs and
-        text cells, not JupyterLab's chrome), one line per element. JupyterLab's body is 0 px
-        tall and clips, which hides everything from axe: the window is sized to the notebook
-        and the body given its height for the audit, then put back."""
+    def accessibility_audit(self, slice_height: int = 12000) -> Audit:
+        """axe-core's WCAG 2.1 A and AA audit of the course's own content (outputs and text
+        cells, not JupyterLab's chrome), over the whole notebook: the window is made as tall as
+        the notebook's scroller (in slices of at most slice_height pixels, scrolled through from
+        the top), since axe only checks what is on screen and JupyterLab's body is 0 px tall and
+        clips. Also counts the visible text elements of that content, and which of them axe's
+        contrast rule checked, so an audit that missed part of the notebook says so."""
         from axe_playwright_python.sync_playwright import Axe
 
+        self.page.mouse.move(0, 0)  # no hover state (a heading's ¶ link) left from the widgets
         size = self.page.viewport_size
-        height = self.panel.locator(".jp-Notebook").evaluate("el => el.scrollHeight")
-        self.page.set_viewport_size({"width": size["width"], "height": min(height + 400, 30000)})
+        scroller = f"document.querySelector('{PANEL} .jp-WindowedPanel-outer')"
+        total = self.page.evaluate(f"() => {scroller}.scrollHeight")
+        height = min(total, slice_height)
+        self.page.set_viewport_size({"width": size["width"], "height": height + 200})
         self.page.evaluate("() => { document.body.style.height = window.innerHeight + 'px'; }")
+        violations, checked, undecided = {}, set(), set()
         try:
-            found = Axe().run(self.page, context=AXE_CONTEXT, options=AXE_OPTIONS).response
+            for top in range(0, total, height):
+                self.page.evaluate(f"() => {{ {scroller}.scrollTop = {top}; }}")
+                self.page.wait_for_timeout(200)
+                found = Axe().run(self.page, context=AXE_CONTEXT, options=AXE_OPTIONS).response
+                for v in found["violations"]:
+                    for node in v["nodes"]:
+                        summary = node["failureSummary"].splitlines()[-1].strip()
+                        violations[f"{v['id']}: {node['target']} ({summary})"] = None
+                for kind, into in (("passes", checked), ("violations", checked),
+                                   ("incomplete", undecided)):  # fmt: skip
+                    for rule in found[kind]:
+                        if rule["id"] == "color-contrast":
+                            into.update(tuple(node["target"]) for node in rule["nodes"])
+            present, missed = self.page.evaluate(
+                TEXT_ELEMENTS, [CONTENT, sorted(checked | undecided)]
+            )
         finally:
-            self.page.evaluate("() => { document.body.style.height = ''; }")
+            self.page.evaluate(
+                f"() => {{ document.body.style.height = ''; {scroller}.scrollTop = 0; }}"
+            )
             self.page.set_viewport_size(size)
-        if not found["passes"]:  # an audit that saw nothing would pass whatever the page held
-            raise AssertionError("axe checked no element of the notebook's content")
-        return [
-            f"{v['id']}: {node['target']} ({node['failureSummary'].splitlines()[-1].strip()})"
-            for v in found["violations"]
-            for node in v["nodes"]
-        ]
+        return Audit(list(violations), present, missed)
 
     def choose(self, key: str = "ArrowDown") -> Change:
         """Step the first gallery's menu with the keyboard (ArrowDown: the next page); waits for
@@ -418,17 +482,29 @@ class Notebook:
         menu = output.locator(".handcalc-gallery select").first
         menu.focus()
 
-        def step() -> None:  # as with a keyboard: open the menu, move in it, choose
-            for press in ("Alt+ArrowDown", key, "Enter"):
-                self.page.keyboard.press(press)
-
-        return self._act(menu, output, "keydown", step)
+        return self._act(menu, output, "keydown", lambda: self.page.keyboard.press(key))
 
     def chosen(self) -> str:
         """What the first gallery's menu shows."""
         output = self.widget_outputs().filter(has=self.page.locator(".handcalc-gallery")).first
         menu = output.locator(".handcalc-gallery select").first
         return menu.evaluate("el => el.options[el.selectedIndex].text")
+
+
+@dataclass
+class Audit:
+    """axe-core's audit of a notebook: its violations (one line per element), how many visible
+    text elements the content has, and those that axe's contrast rule did not look at (it
+    looks at each, and decides, or leaves it undecided where it cannot tell: text over a
+    picture)."""
+
+    violations: list[str]
+    present: int
+    missed: list[str]
+
+    @property
+    def checked(self) -> int:
+        return self.present - len(self.missed)
 
 
 @dataclass
