@@ -60,6 +60,7 @@ STYLE = f"""
 .handcalc-widget .jupyter-widgets-disconnected::before {{ content: none; display: none; }}
 .handcalc-grid.jupyter-widgets-disconnected .handcalc-mark,
 .handcalc-grid.jupyter-widgets-disconnected .handcalc-verdict,
+.handcalc-widget.jupyter-widgets-disconnected .handcalc-said,
 .handcalc-grid.jupyter-widgets-disconnected .widget-button,
 .handcalc-grid.jupyter-widgets-disconnected .widget-dropdown {{ display: none; }}
 .handcalc-grid.jupyter-widgets-disconnected input {{ background: none !important; }}
