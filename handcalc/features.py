@@ -119,8 +119,17 @@ def logit_effect(direction: np.ndarray, W_U: np.ndarray, gain: np.ndarray) -> np
     return W_U @ (gain * (direction - direction.mean()))
 
 
+# Read after the token a latent fires on, not seen: the token is marked by an underline and a
+# shade (by how strongly it fires) for the eye, and by these words for a screen reader.
+FIRES_HERE = (
+    "<span style='position: absolute; width: 1px; height: 1px; overflow: hidden; "
+    "clip: rect(0 0 0 0); white-space: nowrap'> (fires here)</span>"
+)
+
+
 def context_html(data: Corpus, sentence: int, position: int, value: float, peak: float) -> str:
-    """One sentence with the token at `position` highlighted, shaded by value / peak."""
+    """One sentence with the token at `position` marked (underlined, shaded by value / peak,
+    and followed by FIRES_HERE for a screen reader), its activation after it."""
     parts = []
     for p, t in enumerate(data.tokens[sentence]):
         if t in (ID["<pad>"], ID["<bos>"]):
@@ -129,7 +138,7 @@ def context_html(data: Corpus, sentence: int, position: int, value: float, peak:
         if p == position:
             alpha = 0.25 + 0.75 * max(0.0, min(1.0, value / peak)) if peak > 0 else 0.25
             word = (f"<b style='background: rgba(230, 159, 0, {alpha:.2f}); padding: 0 2px; "
-                    f"border-bottom: 2px solid black'>{word}</b>")  # fmt: skip
+                    f"border-bottom: 2px solid black'>{word}</b>{FIRES_HERE}")  # fmt: skip
         parts.append(word)
     return " ".join(parts) + f" <span style='color: #555'>({value:.2f})</span>"
 

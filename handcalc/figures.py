@@ -22,11 +22,21 @@ def png(figure) -> bytes:
     return buffer.getvalue()
 
 
+def describe(figure, finding: str):
+    """Say what the figure shows, in words (its finding, with the run's numbers): added to its
+    alt text after the titles. Returns the figure."""
+    figure._handcalc_finding = finding
+    return figure
+
+
 def alt_text(figure) -> str:
-    """ "Figure: <suptitle>: <each panel's title>" (panels without a title are left out)."""
+    """ "Figure: <suptitle>: <each panel's title>" (panels without a title are left out), then
+    what it shows if describe() said so."""
     titles = [figure._suptitle.get_text()] if getattr(figure, "_suptitle", None) else []
     titles += [ax.get_title() for ax in figure.axes if ax.get_title()]
     said = "; ".join(t.replace("\n", " ") for t in titles if t.strip())
+    finding = getattr(figure, "_handcalc_finding", "")
+    said = ". ".join(part for part in (said, finding) if part)
     return f"Figure: {said}" if said else "Figure (described in the text below)"
 
 

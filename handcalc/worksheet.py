@@ -28,6 +28,7 @@ from .display import cells, label
 from .layout import LABEL_PT, SMALLEST_PT, TITLE_PT, Page, PagePlan, Sheet, lay_out
 from .seeds import autoencoder_problem, sae_problem
 from .traces import Trace, autoencoder_trace, sae_trace
+from .worksheet_html import worksheet_html
 
 PAPERS = {"a4": (210 / 25.4, 297 / 25.4), "letter": (8.5, 11.0)}  # inches, portrait
 MARGIN = 0.5
@@ -211,15 +212,21 @@ def write_worksheet(
     answers: bool = False,
     gradients: bool = False,
     out: str | Path | None = None,
+    as_html: bool = False,
 ) -> Path:
-    """Write sheets for seeds seed .. seed + count - 1 to `out` (default: worksheets/<name>.pdf)
-    and return the path."""
+    """Write sheets for seeds seed .. seed + count - 1 to `out` (default:
+    worksheets/<name>.pdf, or .html with as_html: an accessible web page) and return the
+    path."""
     if out is None:
         parts = [exercise, f"seed{seed}"]
         parts += [f"x{count}"] * (count > 1) + ["gradients"] * gradients + ["answers"] * answers
-        out = Path("worksheets") / ("-".join(parts) + ".pdf")
+        out = Path("worksheets") / ("-".join(parts) + (".html" if as_html else ".pdf"))
     out = Path(out)
-    data = worksheet_pdf(exercise, range(seed, seed + count), paper, answers, gradients)
+    seeds = range(seed, seed + count)
+    if as_html:
+        data = worksheet_html(sheets(exercise, seeds, answers, gradients)).encode()
+    else:
+        data = worksheet_pdf(exercise, seeds, paper, answers, gradients)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(data)
     return out
@@ -296,21 +303,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="sae only: add the parameter gradients and the update after the ten steps",
     )
     parser.add_argument(
+        "--html",
+        action="store_true",
+        help="write an accessible web page instead of a PDF: each matrix a table with row and "
+        "column headers, each answer box a labelled text box (for a screen reader, a "
+        "magnifier or typing)",
+    )
+    parser.add_argument(
         "--out",
         type=Path,
         default=None,
-        help="the PDF to write (default: worksheets/<exercise>-seed<seed>[...].pdf)",
+        help="the file to write (default: worksheets/<exercise>-seed<seed>[...].pdf or .html)",
     )
     args = parser.parse_args(argv)
     if args.gradients and args.exercise != "sae":
         parser.error("--gradients is for the sae exercise only")
     out = args.out
     try:
-        path = write_worksheet(
-            args.exercise, args.seed, args.count, args.paper, args.answers, args.gradients, out
-        )
+        path = write_worksheet(args.exercise, args.seed, args.count, args.paper, args.answers,
+                               args.gradients, out, args.html)  # fmt: skip
     except OSError as error:
-        parser.error(f"cannot write {out or 'the PDF'}: {error.strerror or error}")
+        parser.error(f"cannot write {out or 'the sheet'}: {error.strerror or error}")
     print(f"wrote {path} ({args.count} sheet{'s' if args.count > 1 else ''})")
     return 0
 

@@ -34,6 +34,7 @@ NOTEBOOKS = [f"solutions/{path.name}" for path in sorted((ROOT / "solutions").gl
     f"lessons/{path.name}" for path in sorted((ROOT / "lessons").glob("0[0-4]_*.ipynb"))
 ]
 SCREENSHOTS = ROOT / "artifacts" / "browser"
+AXE_PAGE = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
 AUDITS: dict = {}  # each notebook's axe audit, written to artifacts/browser/axe.md at the end
 WIDGET = "application/vnd.jupyter.widget-view+json"
 # Run in the kernel before Run All: every figure drawn from then on (shown, or saved for a
@@ -403,3 +404,30 @@ def test_problems_names_what_went_wrong(lesson: bool) -> None:
     else:
         assert "not only 'Correct" in problems([cell(["check"], [wrong])], lesson)[0]
         assert "printed nothing" in problems([cell(["check"], [])], lesson)[0]
+
+
+def test_the_html_worksheet_reads_well_in_a_browser(browser, tmp_path) -> None:
+    """The accessible worksheet and its key, opened in Chromium: axe finds no WCAG 2.1 A/AA
+    violation, and every answer box is a text box with a name of its own."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    from handcalc.worksheet import write_worksheet
+
+    for answers in (False, True):
+        path = write_worksheet("sae", 0, gradients=True, answers=answers, as_html=True,
+                               out=tmp_path / f"sae-{answers}.html")  # fmt: skip
+        page = browser.new_page(viewport={"width": 1000, "height": 1400})
+        try:
+            page.goto(path.as_uri())
+            found = Axe().run(page, options=AXE_PAGE).response
+            boxes = page.get_by_role("textbox")
+            names = [box.get_attribute("aria-label") for box in boxes.all()]
+            page.screenshot(path=str(SCREENSHOTS / f"worksheet_html{'_key' * answers}.png"))
+        finally:
+            page.close()
+        assert not found["violations"], [v["id"] for v in found["violations"]]
+        assert found["passes"], "axe checked nothing"
+        if answers:
+            assert not names, "the key has boxes to fill in"
+        else:
+            assert len(names) > 100 and len(set(names)) == len(names) and all(names), names[:5]

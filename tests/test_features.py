@@ -470,3 +470,15 @@ def test_frontier_measures_what_it_trains(monkeypatch) -> None:
     assert point.setting == "k=2" and point.l0 <= 2
     assert np.isclose(point.delta_loss, spliced - clean)
     assert np.isclose(point.fve, variance_explained(acts.X, sae.decode(sae.encode(acts.X))))
+
+
+def test_the_token_a_latent_fires_on_is_marked_for_the_eye_and_for_a_screen_reader() -> None:
+    from handcalc.features import FIRES_HERE, context_html
+    from handcalc.grammar import VOCAB, corpus
+
+    data = corpus(3, seed=2)
+    tokens = [VOCAB[t] for t in data.tokens[0] if VOCAB[t] not in ("<pad>", "<bos>")]
+    shown = context_html(data, 0, 1, 0.5, 1.0)
+    assert shown.count(FIRES_HERE) == 1 and "border-bottom" in shown  # not colour alone
+    assert shown.index(FIRES_HERE) < shown.index("(0.50)")
+    assert all(token in shown for token in tokens)

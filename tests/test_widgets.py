@@ -374,3 +374,19 @@ def test_every_course_widget_says_so_when_the_kernel_restarts() -> None:
     assert f'content: "{RESTART_GRID}"' in STYLE and '"' not in RESTART_GRID
     assert all("handcalc-mark" in m._dom_classes for row in grid.marks for m in row)
     assert "handcalc-verdict" in grid.feedback._dom_classes
+
+
+def test_a_figure_can_say_what_it_shows_in_its_alt_text() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from handcalc.figures import alt_text, describe, figure_html
+
+    figure, ax = plt.subplots()
+    ax.set_title("Loss")
+    assert describe(figure, "It falls from 3.1 to 0.2.") is figure
+    assert alt_text(figure) == "Figure: Loss. It falls from 3.1 to 0.2."
+    assert 'alt="Figure: Loss. It falls from 3.1 to 0.2."' in figure_html(figure)
+    plt.close(figure)

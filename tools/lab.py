@@ -75,7 +75,7 @@ TEXT_ELEMENTS = """([content, checked]) => {
             if (el.closest("style, script, [aria-hidden=true], .handcalc-said")) continue;
             if (!el.checkVisibility({checkOpacity: true, checkVisibilityCSS: true})) continue;
             const box = el.getBoundingClientRect();
-            if (box.width < 1 || box.height < 1) continue;  // a grid box's 0 px label
+            if (box.width <= 1 || box.height <= 1) continue;  // 0 px labels, clipped words
             present.add(el);
             if (!seen.has(el)) missed.push(`${el.tagName}: ${el.textContent.trim().slice(0, 60)}`);
         }
