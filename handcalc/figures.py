@@ -24,9 +24,15 @@ def png(figure) -> bytes:
 
 def describe(figure, finding: str):
     """Say what the figure shows, in words (its finding, with the run's numbers): added to its
-    alt text after the titles. Returns the figure."""
-    figure._handcalc_finding = finding
+    alt text after the titles (a second call adds to the first: one per panel). Returns the
+    figure."""
+    figure._handcalc_finding = " ".join(filter(None, (finding_of(figure), finding)))
     return figure
+
+
+def finding_of(figure) -> str:
+    """What describe() said the figure shows, or ""."""
+    return getattr(figure, "_handcalc_finding", "")
 
 
 def alt_text(figure) -> str:
@@ -35,8 +41,7 @@ def alt_text(figure) -> str:
     titles = [figure._suptitle.get_text()] if getattr(figure, "_suptitle", None) else []
     titles += [ax.get_title() for ax in figure.axes if ax.get_title()]
     said = "; ".join(t.replace("\n", " ") for t in titles if t.strip())
-    finding = getattr(figure, "_handcalc_finding", "")
-    said = ". ".join(part for part in (said, finding) if part)
+    said = ". ".join(part for part in (said, finding_of(figure)) if part)
     return f"Figure: {said}" if said else "Figure (described in the text below)"
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
+from .figures import describe as describe_figure
+from .figures import finding_of
 from .superposition import ToyModel
 
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442"]
@@ -55,6 +57,8 @@ def plot_toy_model(model: ToyModel) -> plt.Figure:
     right.set(title="WᵀW: lengths² and overlaps", xlabel="feature", ylabel="feature")
     fig.colorbar(image, ax=right, shrink=0.8)
     fig.suptitle(describe(model))
+    overlap = np.abs(gram - np.diag(np.diag(gram))).max()
+    describe_figure(fig, f"The largest overlap of two different features in WᵀW is {overlap:.2f}.")
     fig.tight_layout()
     return fig
 
@@ -86,14 +90,19 @@ def plot_graph(
     ax.set_ylim(min(ys) - 0.5, max(ys) + 0.5)
     ax.set_title(title)
     ax.axis("off")
+    strongest = sorted(edges, key=lambda edge: -abs(edge[2]))[:4]
+    said = "; ".join(f"{a} to {b} {w:+.2f}" for a, b, w in strongest).replace("\n", " ")
+    panel = f"{title.replace(chr(10), ' ')}: " if len(ax.figure.axes) > 1 else ""  # which one
+    describe_figure(ax.figure, f"{panel}Strongest links: {said}.")
 
 
 def missing_labels(figure: plt.Figure) -> list[str]:
-    """What a figure leaves unsaid: each drawn plot without a title (its own or the figure's)
-    or with an axis that shows tick labels but no axis label. [] when all is said. Colour
+    """What a figure leaves unsaid: what it shows, in words (figures.describe, its alt text);
+    each drawn plot without a title (its own or the figure's) or with an axis that shows tick
+    labels but no axis label. [] when all is said. Colour
     bars, plots drawn without axes (graphs) and axes whose tick labels are hidden (the inner
     panels of a row that shares its y axis) need no label."""
-    missing = []
+    missing = [] if finding_of(figure) else ["the figure does not say what it shows (describe)"]
     suptitle = figure._suptitle.get_text() if figure._suptitle else ""
     for number, ax in enumerate(figure.axes, start=1):
         if not (ax.get_visible() and ax.axison) or hasattr(ax, "_colorbar"):

@@ -1,6 +1,7 @@
 """Accessibility of the lessons: every figure is followed by a one-line text description
-("*Figure: ...*") and has a title; headings go down one level at a time; right and wrong are
-told in colours that reach WCAG AA's 4.5:1 on what they are drawn on."""
+("*Figure: ...*"), has a title, and says what it shows in its alt text; headings go down one
+level at a time; right and wrong are told in colours that reach WCAG AA's 4.5:1 on what they are
+drawn on."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
 SHOWS_A_FIGURE = re.compile(r"^(plt\.show\(\)|dashboard\(\w+\))$", re.MULTILINE)
 DESCRIBES_ITSELF = ("SuperpositionExplorer(", "Gallery(")  # each page has its own text
+# Calls that put what a figure shows, in words with the run's numbers, in its alt text.
+DESCRIBED = ("figures.describe(", "plot_toy_model(", "plot_graph(", "dashboard(", "show_rows(")
 TITLED = ("title=", "set_title(", "suptitle(", "plot_toy_model(", "plot_graph(", "dashboard(")
 
 
@@ -32,6 +35,10 @@ def test_every_figure_has_a_title_and_a_description(path: Path) -> None:
             f"{path.name}: the figure of {cell.source[:60]!r} has no '*Figure: ...*' description"
         )
         assert any(mark in cell.source for mark in TITLED), f"{path.name}: untitled figure"
+        assert any(mark in cell.source for mark in DESCRIBED), (
+            f"{path.name}: the figure of {cell.source[:60]!r} does not say what it shows in its "
+            "alt text (hc.figures.describe, with the run's numbers)"
+        )
 
 
 @pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.name)

@@ -73,9 +73,11 @@ def test_missing_labels_names_each_untitled_plot_and_unlabelled_axis() -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from handcalc.figures import describe
     from handcalc.plots import missing_labels
 
     fig, (left, right, graph) = plt.subplots(1, 3, sharey=True)
+    describe(fig, "The loss falls.")
     left.plot([0, 1], [1, 0])
     left.set(title="Loss", xlabel="step")
     right.imshow([[0, 1], [1, 0]])
@@ -90,6 +92,10 @@ def test_missing_labels_names_each_untitled_plot_and_unlabelled_axis() -> None:
     left.set_ylabel("loss")
     fig.suptitle("Training")  # the figure's title covers plots without their own
     assert missing_labels(fig) == []
+    plt.close(fig)
+    fig, ax = plt.subplots()
+    ax.set(title="Loss", xlabel="step", ylabel="loss")
+    assert missing_labels(fig) == ["the figure does not say what it shows (describe)"]
     plt.close(fig)
 
 
