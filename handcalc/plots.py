@@ -102,7 +102,9 @@ def missing_labels(figure: plt.Figure) -> list[str]:
     labels but no axis label. [] when all is said. Colour
     bars, plots drawn without axes (graphs) and axes whose tick labels are hidden (the inner
     panels of a row that shares its y axis) need no label."""
-    missing = [] if finding_of(figure) else ["the figure does not say what it shows (describe)"]
+    missing = []
+    if figure.axes and not finding_of(figure):  # (a worksheet's page has no axes: not a plot)
+        missing.append("the figure does not say what it shows (describe)")
     suptitle = figure._suptitle.get_text() if figure._suptitle else ""
     for number, ax in enumerate(figure.axes, start=1):
         if not (ax.get_visible() and ax.axison) or hasattr(ax, "_colorbar"):

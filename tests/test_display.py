@@ -97,6 +97,8 @@ def test_missing_labels_names_each_untitled_plot_and_unlabelled_axis() -> None:
     ax.set(title="Loss", xlabel="step", ylabel="loss")
     assert missing_labels(fig) == ["the figure does not say what it shows (describe)"]
     plt.close(fig)
+    assert missing_labels(plt.figure()) == []  # no plot on it (a worksheet's page)
+    plt.close("all")
 
 
 def test_no_step_repeats_its_heading_in_its_formula() -> None:
