@@ -112,3 +112,19 @@ def test_links_inside_text_are_underlined(path: Path) -> None:
             assert words.startswith(("<u>", "Next: ")), f"{path.name}: link {words!r}"
         bare = re.sub(r"\[[^\]\n]+\]\([^)\s]+\)", "", text)
         assert not re.search(r"https?://", bare), f"{path.name}: a bare address in {bare[:200]!r}"
+
+
+def test_a_boxs_placeholder_reads_on_white_and_on_both_tints() -> None:
+    from handcalc import checks
+    from handcalc.widgets import STYLE
+
+    colour = re.search(r"::placeholder \{\{? color: (#[0-9a-fA-F]{6})", STYLE).group(1)
+    for background in ("#ffffff", checks.RIGHT[2], checks.WRONG[2]):
+        assert contrast(colour, background) >= 4.5, (colour, background)
+
+
+def test_the_focus_ring_is_at_least_2_px() -> None:
+    from handcalc.widgets import STYLE
+
+    ring = re.search(r":focus-visible \{\s*outline: (\d+)px solid", STYLE)
+    assert ring and int(ring.group(1)) >= 2

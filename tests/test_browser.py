@@ -171,8 +171,9 @@ def problems(cells: list[dict], lesson: bool) -> list[str]:
     return found
 
 
-def use_widgets(notebook: Notebook) -> list[str]:
-    """Use one widget of each kind the notebook shows; returns what was used."""
+def use_widgets(notebook: Notebook, focus_shot: Path | None = None) -> list[str]:
+    """Use one widget of each kind the notebook shows; returns what was used. focus_shot: a
+    PNG of the first grid with the keyboard's focus on its Work out menu."""
     used = []
     outputs = notebook.widget_outputs()
     page = notebook.page
@@ -196,6 +197,8 @@ def use_widgets(notebook: Notebook) -> list[str]:
         assert worked.after.count(" = ") > worked.before.count(" = "), worked
         focus = notebook.focused()
         assert focus["tag"] == "SELECT" and focus["inWidget"], f"↓ took the focus to {focus}"
+        if focus_shot is not None:
+            notebook.grid_output().screenshot(path=str(focus_shot))
         assert " = " in notebook.said(), f"a screen reader heard {notebook.said()!r}"
         assert focus["outline"] >= 2 and contrast(focus["colour"], "rgb(255, 255, 255)") >= 3, (
             f"the focus ring is hard to see: {focus}"
@@ -233,7 +236,8 @@ def test_notebook_in_jupyterlab(path: str, lab: Lab, browser, pages: list) -> No
         found = problems(cells, lesson=path.startswith("lessons/"))
         unlabelled = list(dict.fromkeys(json.loads(notebook.run_code(REPORT_FIGURES))))
         shown = notebook.errors_shown()
-        used = use_widgets(notebook)
+        shot = SCREENSHOTS / "focus_ring.png" if path == "solutions/01_linear_relu.ipynb" else None
+        used = use_widgets(notebook, shot)
         after = notebook.errors_shown()
         audit = notebook.accessibility_audit()  # after the widgets were used
         notebook.screenshot(SCREENSHOTS / path.replace("/", "_").replace(".ipynb", ".png"))
@@ -278,7 +282,7 @@ def test_typed_answers_survive_saving_closing_and_reopening(lab: Lab, browser, p
         shown = notebook.panel.inner_text()
         notebook.run_code(keep)
         notebook.run_all()
-        inputs = notebook._grid().locator(".widget-gridbox input")
+        inputs = notebook.grid_output().locator(".widget-gridbox input")
         restored = [inputs.nth(i).input_value() for i in range(inputs.count())]
         notebook.close()
     assert "model not found" not in shown
@@ -315,9 +319,9 @@ def test_after_a_kernel_restart_a_grid_says_so_and_comes_back(lab: Lab, browser,
         notebook.run_code(keep)
         notebook.run_all()
         checked = notebook.fill_grid(typed)
-        notebook._grid().screenshot(path=str(SCREENSHOTS / "restart_grid_before.png"))
+        notebook.grid_output().screenshot(path=str(SCREENSHOTS / "restart_grid_before.png"))
         notebook.restart_kernel()
-        grid = notebook._grid()
+        grid = notebook.grid_output()
         box = grid.locator(".handcalc-grid.jupyter-widgets-disconnected")
         box.wait_for(timeout=10_000)
         said = box.evaluate("el => getComputedStyle(el, '::before').content")
@@ -330,7 +334,7 @@ def test_after_a_kernel_restart_a_grid_says_so_and_comes_back(lab: Lab, browser,
         last.screenshot(path=str(SCREENSHOTS / "restart_cell_alone.png"))
         notebook.run_code(keep)
         notebook.run_all()
-        inputs = notebook._grid().locator(".widget-gridbox input")
+        inputs = notebook.grid_output().locator(".widget-gridbox input")
         back = [inputs.nth(i).input_value() for i in range(inputs.count())]
         notebook.close()
     assert "✔" not in checked.before and "Correct" in checked.after, checked

@@ -376,20 +376,20 @@ class Notebook:
     def fill_grid(self, texts: list[str]) -> Change:
         """Type texts into the first answer grid's cells, row by row, then press Check; returns
         the grid and the message under it."""
-        entry = self._grid()
+        entry = self.grid_output()
         cells = entry.locator(".widget-gridbox input")
         for index, text in enumerate(texts):
             cells.nth(index).fill(text)
         button = entry.locator("button", has_text="Check")
         return self._act(button, entry, "click", button.click)
 
-    def _grid(self):
+    def grid_output(self):
         """The first answer grid's output area."""
         return self.widget_outputs().filter(has=self.page.locator(".widget-gridbox")).first
 
     def click_hint(self) -> Change:
         """Press the first answer grid's Hint button; returns the grid's text."""
-        entry = self._grid()
+        entry = self.grid_output()
         button = entry.locator("button", has_text="Hint")
         return self._act(button, entry, "click", button.click)
 
@@ -397,7 +397,7 @@ class Notebook:
         """Choose wrong entry number `option` in the first grid's Work out menu (after a check)
         with the keyboard, as a learner does: focus the menu, press ↓ `option` times; returns
         the grid's text with that entry worked out."""
-        entry = self._grid()
+        entry = self.grid_output()
         choice = entry.locator(".widget-dropdown select")
 
         def press() -> None:
@@ -410,7 +410,7 @@ class Notebook:
     def said(self, output=None) -> str:
         """What a widget's live region (role=status) holds now: what a screen reader last read
         out (output: the widget's output area; default the first answer grid's)."""
-        region = (output or self._grid()).locator(".handcalc-said[role=status]")
+        region = (output or self.grid_output()).locator(".handcalc-said[role=status]")
         return region.text_content().strip()
 
     def focused(self) -> dict:
@@ -432,7 +432,7 @@ class Notebook:
         return [text[-300:] for text in shown.all_inner_texts()]
 
     def grid_size(self) -> int:
-        return self._grid().locator(".widget-gridbox input").count()
+        return self.grid_output().locator(".widget-gridbox input").count()
 
     def accessibility_audit(self, slice_height: int = 12000) -> Audit:
         """axe-core's WCAG 2.1 A and AA audit of the course's own content (outputs and text
