@@ -2,6 +2,8 @@
 steps through a trace. All of the logic is here, so the tests drive them without a browser.
 
 Right and wrong are shown by a symbol (✔ / ✘) as well as a colour (checks.RIGHT, checks.WRONG).
+Each widget holds an Announcer (handcalc.announcer): what changes is read out by a screen reader,
+and its menus and buttons keep their keys (↓ picks the next choice) from JupyterLab's shortcuts.
 
 A widget lives in the kernel. When the kernel restarts, JupyterLab keeps the widgets on the page
 but cuts them off (it adds the class `jupyter-widgets-disconnected`); the course's style sheet
