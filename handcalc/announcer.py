@@ -1,10 +1,13 @@
 """What a screen reader hears, and the keys a keyboard learner keeps, in a course widget.
 
-Every course widget holds one Announcer, an invisible child that does two things in the browser:
+Every course widget holds one Announcer, an invisible child that does three things in the
+browser:
 
 - it is the widget's live region (`role="status"`): one element, kept for the widget's life and
   updated in place, so a screen reader reads out each new text (a hint, a worked entry, a step of
   the viewer, a gallery's page, Check's verdict) without the learner moving there;
+- it names a grid's boxes for a screen reader once (aria-label), not twice (ipywidgets' hidden
+  label, which is also read as text, is hidden from it);
 - it keeps the widget's keys: JupyterLab's notebook takes the arrow keys, Home, End, Page Up and
   Down, Space and Enter for its own commands (↓ selects the next cell) wherever the focus is not
   in a text box, so a menu or a button in an output loses them. The Announcer stops those keys,
@@ -34,6 +37,20 @@ function keepKeys(box) {
   });
 }
 
+// A grid box is named by its ipywidgets <label> (0 px wide), which a screen reader would also
+// read as text: give the box that name as aria-label and hide the label from the reader, again
+// whenever a label changes (Check adds ": right" or ": wrong").
+function nameBoxes(box) {
+  for (const field of box.querySelectorAll(".widget-text")) {
+    const label = field.querySelector("label"), input = field.querySelector("input");
+    if (!label || !input || !label.textContent.trim()) continue;
+    if (input.getAttribute("aria-label") !== label.textContent) {
+      input.setAttribute("aria-label", label.textContent);
+    }
+    label.setAttribute("aria-hidden", "true");
+  }
+}
+
 export default {
   render({ model, el }) {
     el.classList.add("handcalc-said");
@@ -47,6 +64,9 @@ export default {
       if (box && !box.dataset.handcalcKeys) {
         box.dataset.handcalcKeys = "kept";
         keepKeys(box);
+        nameBoxes(box);
+        new MutationObserver(() => nameBoxes(box)).observe(
+          box, {subtree: true, childList: true, characterData: true});
       } else if (!box && frames++ < 600) {
         requestAnimationFrame(attach);
       }

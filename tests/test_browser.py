@@ -192,6 +192,12 @@ def use_widgets(notebook: Notebook, focus_shot: Path | None = None) -> list[str]
         assert "✘" not in change.before and "✔" not in change.before, change
         assert marks.count("✘") == size and "✔" not in change.after, change
         assert f"{size} of {size} entries are off" in change.after, change
+        tree = notebook.accessibility_tree()
+        named = [name for role, name in tree if role == "textbox" and name.endswith(": wrong")]
+        twice = [name for role, name in tree if role == "StaticText" and ", row 1 of " in name]
+        assert len(named) >= size and not twice, (
+            f"{len(named)} boxes named with their verdict; box names also read as text: {twice}"
+        )
         assert notebook.said().startswith("Wrong. "), notebook.said()  # Check's verdict, read
         worked = notebook.work_out(1)  # ↓ on the Work out menu: the first wrong entry
         assert worked.after.count(" = ") > worked.before.count(" = "), worked

@@ -413,6 +413,20 @@ class Notebook:
         region = (output or self.grid_output()).locator(".handcalc-said[role=status]")
         return region.text_content().strip()
 
+    def accessibility_tree(self) -> list[tuple[str, str]]:
+        """(role, name) of every node Chromium's accessibility tree exposes on the page: what a
+        screen reader can meet."""
+        cdp = self.page.context.new_cdp_session(self.page)
+        try:
+            nodes = cdp.send("Accessibility.getFullAXTree")["nodes"]
+        finally:
+            cdp.detach()
+        return [
+            (node.get("role", {}).get("value", ""), str(node.get("name", {}).get("value", "")))
+            for node in nodes
+            if not node.get("ignored")
+        ]
+
     def focused(self) -> dict:
         """The focused element: its tag, text, outline width (px) and colour, and whether the
         notebook is still in command mode on the same cell (JupyterLab did not take the key)."""
