@@ -38,7 +38,7 @@ GAP = 0.14  # between a product's left operand and its result
 LABEL_GAP = 0.27  # above a result: the line with its step number and formula
 BASELINE = 0.08  # that line's baseline, above the result's top edge
 BESIDE = 0.3  # between an entrywise result and the grid it is computed from, side by side
-PAD = 0.1  # the least room between two things on the page
+PAD = 0.08  # the least room between two things on the page (2 mm)
 ANSWER, GIVEN, FAINT = "#0072B2", "black", "0.55"
 
 Rect = tuple[float, float, float, float]  # x, y, width, height
