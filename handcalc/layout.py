@@ -32,7 +32,8 @@ from .traces import Step, Trace
 
 NUMBER_PT, LABEL_PT, TITLE_PT, SMALLEST_PT = 10, 9, 13, 8
 CELL_H = 0.25  # inches: 6.35 mm, room for a handwritten number
-CHAR_W = 0.09  # a digit, minus sign or slash at 10 pt is at most this wide
+CHAR_W = 0.09  # a digit at 10 pt (DejaVu Sans) is at most this wide
+NARROW = {".": 0.05, "-": 0.06, "/": 0.05}  # and these at most this
 LABEL_CHAR_W = 0.083  # a generous average for 9 pt text
 GAP = 0.14  # between a product's left operand and its result
 LABEL_GAP = 0.27  # above a result: the line with its step number and formula
@@ -125,10 +126,17 @@ class Grid:
                     )
 
 
-def cell_width(*matrices: list[list[str]]) -> float:
-    """A box wide enough for the longest entry of these matrices (at least 0.36 in: 9 mm)."""
-    longest = max(len(entry) for m in matrices for row in m for entry in row)
-    return max(0.36, CHAR_W * longest + 0.14)
+def cell_width(*matrices: list[list[str]], narrow: bool = False) -> float:
+    """A box wide enough for the longest entry of these matrices (at least 0.36 in: 9 mm);
+    narrow: as wide as the entry's characters need (a point or a minus sign is narrower than a
+    digit), else every character as wide as a digit."""
+    widest = max(entry_width(entry, narrow) for m in matrices for row in m for entry in row)
+    return max(0.36, widest + 0.14)
+
+
+def entry_width(entry: str, narrow: bool = False) -> float:
+    """How wide a number is printed at 10 pt, in inches (at most)."""
+    return sum(NARROW.get(char, CHAR_W) if narrow else CHAR_W for char in entry)
 
 
 def text_width(s: str) -> float:
@@ -145,6 +153,7 @@ class Sheet:
     answers: bool = False
     seed: int | None = None
     command: str | None = None  # how to print this sheet again
+    narrow: bool = False  # boxes as narrow as their numbers allow (see cell_width)
 
     @property
     def given(self) -> list[str]:
@@ -192,7 +201,7 @@ class Sheet:
         """The box width for the grid of `name` (and these entries): one width for every grid
         whose columns are samples (or tokens), so that a grid's columns line up with those of
         the grid above it (Z's with X's, F's with Z's); else wide enough for its own."""
-        own = cell_width(cells(self.trace[name.rstrip("ᵀ")]), *also)
+        own = cell_width(cells(self.trace[name.rstrip("ᵀ")]), *also, narrow=self.narrow)
         if name.endswith("ᵀ") or not self._by_sample(name):
             return own
         return max(own, self._sample_width)
@@ -204,7 +213,7 @@ class Sheet:
     def _sample_width(self) -> float:
         """The widest box any grid with a column per sample (or token) needs."""
         names = [n for n in [*self.given, *self.steps] if self._by_sample(n)]
-        return cell_width(*(cells(self.trace[n]) for n in names))
+        return cell_width(*(cells(self.trace[n]) for n in names), narrow=self.narrow)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -285,7 +294,7 @@ def _product(
     right_w = sheet.box_width(step.name, top)
     parts, gap = _result_parts(sheet, step, right_w)
     if not left_on_page:
-        grid = sheet.operand(left_name, cell_width(left))
+        grid = sheet.operand(left_name, cell_width(left, narrow=sheet.narrow))
         if bias:
             grid.entries = [
                 row + b for row, b in zip(grid.entries, sheet.written(bias[0]), strict=True)
@@ -430,7 +439,7 @@ def _reserve(sheet: Sheet) -> float:
         if step.product:
             left = sheet.written(step.product[0])
             columns = len(left[0]) + (len(step.product) > 2)
-            widths.append(columns * cell_width(left) + GAP)
+            widths.append(columns * cell_width(left, narrow=sheet.narrow) + GAP)
     return max(widths)
 
 

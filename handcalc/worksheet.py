@@ -19,7 +19,7 @@ import argparse
 import io
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -107,17 +107,21 @@ def _header(sheet: Sheet, page: Page, width: float, first: bool) -> None:
 
 
 def orientation(sheet: Sheet, paper: str) -> tuple[tuple[float, float], list[PagePlan]]:
-    """The page size (portrait or landscape, whichever takes fewer pages; portrait on a tie)
-    and the sheet's pages laid out on it."""
-    best = None
+    """The page size and the sheet's pages laid out on it: portrait or landscape, boxes as wide
+    as a digit per character or as narrow as the numbers allow (the layout places step by step,
+    so either can come out shorter), whichever takes the fewest pages, then asks for the fewest
+    copies; portrait and wide boxes on a tie."""
+    best, rank = None, None
     portrait = PAPERS[paper]
     for size in (portrait, portrait[::-1]):
-        try:
-            plans = sheet_pages(sheet, size)
-        except ValueError:
-            continue
-        if best is None or len(plans) < len(best[1]):
-            best = (size, plans)
+        for narrow in (False, True):
+            try:
+                plans = sheet_pages(replace(sheet, narrow=narrow), size)
+            except ValueError:
+                continue
+            copies = sum(part.copy for plan in plans for part, _, _ in plan.parts)
+            if rank is None or (len(plans), copies) < rank:
+                best, rank = (size, plans), (len(plans), copies)
     if best is None:
         raise ValueError(f"the sheet does not fit {paper} paper either way round")
     return best
