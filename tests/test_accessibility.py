@@ -57,10 +57,13 @@ def test_headings_go_down_one_level_at_a_time(path: Path) -> None:
 
 
 def contrast(foreground: str, background: str) -> float:
-    """WCAG 2.1's contrast ratio of two #rrggbb colours."""
+    """WCAG 2.1's contrast ratio of two colours, each #rrggbb or CSS rgb(r, g, b)."""
 
     def luminance(colour: str) -> float:
-        channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+        if colour.startswith("#"):
+            channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+        else:
+            channels = [int(v) / 255 for v in re.findall(r"\d+", colour)[:3]]
         linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
         return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
 
@@ -70,6 +73,7 @@ def contrast(foreground: str, background: str) -> float:
 
 def test_contrast_is_computed_as_wcag_defines_it() -> None:
     assert contrast("#000000", "#ffffff") == pytest.approx(21.0)
+    assert contrast("rgb(0, 114, 178)", "#ffffff") == pytest.approx(5.19, abs=0.01)
     assert contrast("#0072B2", "#ffffff") == pytest.approx(5.19, abs=0.01)
     assert contrast("#D55E00", "#ffffff") == pytest.approx(3.87, abs=0.01)  # the old wrong: fails
 

@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import sync_playwright
 
+from tests.test_accessibility import contrast
 from tools.lab import INSTALL_CHROMIUM, Lab, Notebook, chromium, chromium_path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -122,18 +123,6 @@ def tab(browser, pages: list, lab: Lab):
         raise
     finally:
         lab.shutdown_kernels()
-
-
-def contrast(colour: str, background: str) -> float:
-    """WCAG contrast ratio of two CSS rgb() colours."""
-
-    def luminance(css: str) -> float:
-        channels = [int(v) / 255 for v in re.findall(r"\d+", css)[:3]]
-        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
-        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
-
-    light, dark = sorted((luminance(colour), luminance(background)), reverse=True)
-    return (light + 0.05) / (dark + 0.05)
 
 
 def errors(cell: dict) -> list[str]:
