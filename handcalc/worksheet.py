@@ -2,10 +2,10 @@
 
     python -m handcalc.worksheet sae --seed 7 --count 30 --paper letter --answers --out sheets.pdf
 
-A sheet has a header (title, name and date, the command that prints it again, the conventions)
-and every step to compute, numbered, with its formula and an empty grid of exactly the result's
-shape, laid out by `layout` so that each result sits where the next step reads it. The answer
-key is the same pages with every grid filled in, answers in blue.
+A sheet has a header (title, name and date, the conventions), a footer (seed, page, the command
+that prints it again) and every step to compute, numbered, with its formula and an empty grid of
+exactly the result's shape, laid out by `layout` so that each result sits where the next step
+reads it. The answer key is the same pages with every grid filled in, answers in blue.
 
 Text is real text in an embedded TrueType font (DejaVu Sans): numbers 10 pt, labels 9 pt, and
 nothing smaller than 8 pt. Paper: A4 or US Letter, portrait or (where that takes fewer pages)
@@ -31,9 +31,9 @@ from .traces import Trace, autoencoder_trace, sae_trace
 from .worksheet_html import worksheet_html
 
 PAPERS = {"a4": (210 / 25.4, 297 / 25.4), "letter": (8.5, 11.0)}  # inches, portrait
-MARGIN = 0.5
-HEADER = 1.35  # the first page's header; later pages have one line
-FOOTER = 0.35
+MARGIN = 0.4  # 10 mm: inside what any printer prints
+HEADER = 1.0  # the first page's header; later pages have one line
+FOOTER = 0.3
 
 
 @dataclass(frozen=True)
@@ -62,10 +62,8 @@ EXERCISES = {
     "forward": Exercise(
         "The autoencoder's forward pass", _autoencoder, lambda t, _: _until(t, "X_hat")
     ),
-    "backward": Exercise(
-        "The autoencoder's backward pass",
-        _autoencoder,
-        lambda t, _: t.names[t.names.index("loss") :],
+    "backward": Exercise(  # the forward pass first: its results are where the backward reads them
+        "One training step of the autoencoder", _autoencoder, lambda t, _: list(t.names)
     ),
     "sae": Exercise(
         "A sparse autoencoder by hand",
@@ -89,21 +87,19 @@ def _header(sheet: Sheet, page: Page, width: float, first: bool) -> None:
                   color="#D55E00")  # fmt: skip
     if not first:
         return
-    again = f"The same sheet again: {sheet.command}" if sheet.command else sheet.trace.title
-    page.text(0, top + 0.45, again, LABEL_PT)
-    page.text(0, top + 0.72, "Name", LABEL_PT)
-    page.line(0.5, top + 0.74, 0.5 + width * 0.55, top + 0.74, linewidth=0.6, color="black")
-    page.text(0.65 + width * 0.55, top + 0.72, "Date", LABEL_PT)
-    page.line(1.1 + width * 0.55, top + 0.74, width, top + 0.74, linewidth=0.6, color="black")
+    page.text(0, top + 0.5, "Name", LABEL_PT)
+    page.line(0.5, top + 0.52, 0.5 + width * 0.55, top + 0.52, linewidth=0.6, color="black")
+    page.text(0.65 + width * 0.55, top + 0.5, "Date", LABEL_PT)
+    page.line(1.1 + width * 0.55, top + 0.52, width, top + 0.52, linewidth=0.6, color="black")
     scalars = [n for n in sheet.given if np.ndim(sheet.trace[n]) == 0]
     given = (
         "   Given: " + ",  ".join(f"{label(n)} = {cells(sheet.trace[n])[0][0]}" for n in scalars)
         if scalars
         else ""
     )
-    page.text(0, top + 0.97, "Columns are samples; a gradient ∂L/∂A has A's shape. Write 7/3 as "
+    page.text(0, top + 0.74, "Columns are samples; a gradient ∂L/∂A has A's shape. Write 7/3 as "
               "7/3, or to four decimals.", LABEL_PT)  # fmt: skip
-    page.text(0, top + 1.14, "Dashed grid: copy your earlier answer in." + given, LABEL_PT)
+    page.text(0, top + 0.91, "Dashed grid: copy your earlier answer in." + given, LABEL_PT)
 
 
 def orientation(sheet: Sheet, paper: str) -> tuple[tuple[float, float], list[PagePlan]]:
@@ -201,8 +197,9 @@ def render(sheets: Sequence[Sheet], paper: str = "a4") -> bytes:
                 _header(sheet, page, size[0] - 2 * MARGIN, number == 1)
                 for part, x, y in plan.parts:
                     part.draw(page, x + part.x, y + part.y)
-                footer = f"{sheet.title} · {kind}{seed} · page {number} of {len(plans)}"
-                page.text(size[0] / 2 - MARGIN, size[1] - top - MARGIN / 2 - 0.05, footer,
+                again = f" · the same sheet again: {sheet.command}" if sheet.command else ""
+                footer = f"{kind}{seed} · page {number} of {len(plans)}{again}"
+                page.text(size[0] / 2 - MARGIN, size[1] - top - MARGIN - 0.08, footer,
                           SMALLEST_PT, ha="center", color="0.35")  # fmt: skip
                 pdf.savefig(figure)
     return buffer.getvalue()
