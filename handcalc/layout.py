@@ -13,6 +13,9 @@ is placed, in order of preference:
 - else wherever the page has room, with its operands printed there (a given matrix) or dashed,
   to be copied in (an earlier answer where the page has no room under or beside it).
 
+Of several places under or beside, a step takes one after which the next step can also meet
+what it reads, if there is one.
+
 Given matrices no product prints are printed where there is room once the page's steps are
 placed (so they never take a step's place); if they do not fit, the page's last steps move to
 the next page. Positions are in inches from the top-left corner of the area under the header.
@@ -40,6 +43,7 @@ LABEL_GAP = 0.27  # above a result: the line with its step number and formula
 BASELINE = 0.08  # that line's baseline, above the result's top edge
 BESIDE = 0.3  # between an entrywise result and the grid it is computed from, side by side
 PAD = 0.08  # the least room between two things on the page (2 mm)
+LOOK = 1  # how many steps ahead a step's place is chosen for (see _place)
 ANSWER, GIVEN, FAINT = "#0072B2", "black", "0.55"
 
 Rect = tuple[float, float, float, float]  # x, y, width, height
@@ -231,11 +235,14 @@ class Part:
     keep: bool = True  # False: room the piece needs now, not drawn or kept
     answers: int = 0  # how many answers this grid prints (in an answer key)
     copy: bool = False  # a dashed grid: an earlier answer to copy in
+    also: tuple[str, ...] = ()  # other values in this grid (a bias column)
+    shape: tuple[int, int] = (0, 0)  # its rows and columns
 
 
 def _grid_part(x: float, y: float, grid: Grid, name: str | None = None) -> Part:
     answers = sum(e is not None for row in grid.entries for e in row) * (grid.colour == ANSWER)
-    return Part(x, y, grid.width, grid.height, grid.draw, name, answers=answers, copy=grid.dashed)
+    return Part(x, y, grid.width, grid.height, grid.draw, name, answers=answers, copy=grid.dashed,
+                shape=grid.shape)  # fmt: skip
 
 
 LINE = 0.17  # from one line of 9 pt text to the next
@@ -302,6 +309,7 @@ def _product(
             grid.split_col = len(left[0]) - 1
         name = f"[{label(left_name)} | {label(bias[0])}]" if bias else label(left_name)
         parts.append(_grid_part(-GAP - grid.width, 0, grid, left_name))
+        parts[-1].also = tuple(bias)
         parts.append(_text_part(-GAP, -BASELINE, name, right=True, bold=True))
     ones = Grid([["1"] * len(top[0])], cell_w=right_w)
     if top_on_page:
@@ -341,15 +349,16 @@ class PagePlan:
     height: float
     parts: list[tuple[Part, float, float]] = field(default_factory=list)
     grids: dict[str, Rect] = field(default_factory=dict)
+    shapes: dict[str, tuple[int, int]] = field(default_factory=dict)  # rows, columns of each grid
 
     def saved(self) -> tuple:
         """The page as it is now, for restore()."""
-        return len(self.parts), dict(self.grids)
+        return len(self.parts), dict(self.grids), dict(self.shapes)
 
     def restore(self, saved: tuple) -> None:
-        count, grids = saved
+        count, grids, shapes = saved
         del self.parts[count:]
-        self.grids = dict(grids)
+        self.grids, self.shapes = dict(grids), dict(shapes)
 
     def rects(self) -> Iterator[Rect]:
         for part, x, y in self.parts:
@@ -374,8 +383,10 @@ class PagePlan:
     def put(self, parts: list[Part], x: float, y: float) -> None:
         for part in (p for p in parts if p.keep):
             self.parts.append((part, x, y))
-            if part.grid is not None and part.grid not in self.grids:
-                self.grids[part.grid] = (x + part.x, y + part.y, part.width, part.height)
+            for name in (part.grid, *part.also) if part.grid is not None else ():
+                if name not in self.grids:
+                    self.grids[name] = (x + part.x, y + part.y, part.width, part.height)
+                    self.shapes[name] = part.shape
 
     def room(self, parts: list[Part]) -> tuple[float, float] | None:
         """The first place, top to bottom then left to right, where the parts fit."""
@@ -407,12 +418,13 @@ def _attached(
             parts, _ = _product(sheet, step, top_on_page=False, left_on_page=True)
             yield parts, lx + lw + GAP, ly, rect
         return
-    shape = np.shape(step.output)
-    for source in step.inputs:  # an entrywise step: below or beside its input
-        if source in plan.grids and np.shape(sheet.trace[source]) == shape and shape:
+    entries = cells(step.output)
+    shape = (len(entries), len(entries[0]))
+    for source in step.inputs:  # an entrywise step: below or beside its input, if of its shape
+        if source in plan.grids and plan.shapes[source] == shape and np.ndim(step.output):
             sx, sy, sw, sh = rect = plan.grids[source]
             if sheet.completion(source) is step:  # filled in, in the same grid
-                plan.grids[step.name] = rect
+                plan.grids[step.name], plan.shapes[step.name] = rect, shape
                 yield [], sx, sy, rect
                 return
             parts, gap = _result_parts(sheet, step, sheet.box_width(step.name))
@@ -458,7 +470,7 @@ def lay_out(
         placed: list[tuple[str, tuple]] = []  # (step, the page as it was before it)
         while todo:
             before = plan.saved()
-            if not _place(sheet, sheet.trace.step(todo[0]), plan, reserve, before):
+            if _place(sheet, todo, plan, reserve) is None:
                 break
             placed.append((todo.pop(0), before))
         while placed and not _print_given(sheet, plan, [name for name, _ in placed]):
@@ -472,20 +484,47 @@ def lay_out(
     return plans
 
 
-def _place(sheet: Sheet, step: Step, plan: PagePlan, reserve: float, before: tuple) -> bool:
-    """Put the step on the page, under or beside a grid it reads if it can, else where there is
-    room; False if there is none. `before`: the page as it was (plan.saved())."""
-    for parts, x, y, rect in _attached(sheet, step, plan):
-        if plan.fits(parts, x, y, skip=rect):
-            plan.put(parts, x, y)
-            return True
-    plan.restore(before)  # an attached step may have named its grid already
+def _place(
+    sheet: Sheet, steps: list[str], plan: PagePlan, reserve: float, look: int = LOOK
+) -> int | None:
+    """Put the first of these steps on the page: under or beside a grid it reads if it can (of
+    several such places, the one after which most of the next `look` steps can also meet what
+    they read), else where there is room. How many of the steps it and the next `look` met
+    their grid (1 for this one); None if it found no room."""
+    before = plan.saved()
+    step = sheet.trace.step(steps[0])
+    options = [(p, x, y) for p, x, y, rect in _attached(sheet, step, plan)
+               if plan.fits(p, x, y, skip=rect)]  # fmt: skip
+    best, score, named = None, -1, plan.saved()  # named: an attached step may name its grid
+    for parts, x, y in options:
+        plan.put(parts, x, y)
+        met = 1 + (_ahead(sheet, steps[1 : 1 + look], plan, reserve) if len(options) > 1 else 0)
+        plan.restore(named)
+        if met > score:
+            best, score = (parts, x, y), met
+    if best is not None:
+        plan.put(*best)
+        return score
+    plan.restore(before)
     parts = _fresh(sheet, step, reserve)
     spot = plan.room(parts)
     if spot is None:
-        return False
+        return None
     plan.put(parts, *spot)
-    return True
+    return 0
+
+
+def _ahead(sheet: Sheet, steps: list[str], plan: PagePlan, reserve: float) -> int:
+    """How many of these steps, placed one by one as _place does without looking ahead, meet a
+    grid they read (the page is left as it was)."""
+    saved, met = plan.saved(), 0
+    for k in range(len(steps)):
+        placed = _place(sheet, steps[k:], plan, reserve, look=0)
+        if placed is None:
+            break
+        met += placed
+    plan.restore(saved)
+    return met
 
 
 def _print_given(sheet: Sheet, plan: PagePlan, names: list[str]) -> bool:
