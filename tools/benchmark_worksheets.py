@@ -6,7 +6,7 @@ For each exercise and paper, over seeds 0, 4, ..., 36: the pages of one sheet (t
 fewest; landscape counted apart), the pages of a class set of 30 (the first 30 seeds), and the
 dashed grids per sheet (an earlier answer the learner copies in by hand, where the layout could
 not put a step under or beside the grid it reads). Issue 27's page budget: linear, forward and
-sae 1 page; backward 1 (2 if the forward pass is repeated on it); sae --gradients 2.
+sae 1 page; backward 2 (it repeats the forward pass first); sae --gradients 2.
 """
 
 from __future__ import annotations
