@@ -4,6 +4,7 @@ line fails with one clear line and status 2."""
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 import subprocess
@@ -211,16 +212,78 @@ def overlaps(plan: PagePlan) -> list[str]:
     return found
 
 
-def stroked_boxes(page) -> list[tuple[float, float]]:
-    """(width, height) in points of every rectangle stroked on a PDF page (the grids' boxes)."""
+Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in points
+
+
+def stroked_rectangles(page) -> tuple[list[Box], list[Box]]:
+    """The rectangles stroked on a PDF page: thin ones (a grid's boxes) and thick ones (a grid's
+    outline), read from the page's drawing commands."""
     stream = page.get_contents().get_data().decode("latin-1")
     number = r"(-?[\d.]+) (-?[\d.]+)"
     shape = rf"{number} m\s+{number} l\s+{number} l\s+{number} l\s+{number} l\s+h\s+S"
-    boxes = []
-    for match in re.finditer(shape, stream):
-        xs, ys = [float(v) for v in match.groups()[::2]], [float(v) for v in match.groups()[1::2]]
-        boxes.append((max(xs) - min(xs), max(ys) - min(ys)))
-    return boxes
+    thin, thick, width = [], [], 1.0
+    for match in re.finditer(rf"([\d.]+) w\b|{shape}", stream):
+        if match.group(1) is not None:
+            width = float(match.group(1))
+            continue
+        values = [float(v) for v in match.groups()[1:]]
+        xs, ys = values[::2], values[1::2]
+        (thin if width < 1 else thick).append((min(xs), min(ys), max(xs), max(ys)))
+    return thin, thick
+
+
+def stroked_boxes(page) -> list[tuple[float, float]]:
+    """(width, height) in points of every rectangle stroked on a PDF page (the grids' boxes)."""
+    thin, thick = stroked_rectangles(page)
+    return [(x1 - x0, y1 - y0) for x0, y0, x1, y1 in thin + thick]
+
+
+def texts(page) -> list[tuple[str, float, float, float]]:
+    """Every text drawn on a PDF page: (text, x, y of its start on the baseline, size)."""
+    found = []
+
+    def seen(text, cm, tm, font, size):
+        if text.strip():
+            found.append((text.strip(), cm[4] + tm[4], cm[5] + tm[5], size))
+
+    page.extract_text(visitor_text=seen)
+    return found
+
+
+@functools.cache
+def key_pdf(exercise: str, gradients: bool, paper: str) -> bytes:
+    return worksheet_pdf(exercise, [5], paper, answers=True, gradients=gradients)
+
+
+def inside(x: float, y: float, box: Box) -> bool:
+    return box[0] < x < box[2] and box[1] < y < box[3]
+
+
+@pytest.mark.parametrize("paper", list(PAPERS))
+@pytest.mark.parametrize(("exercise", "gradients"), list(BUDGET))
+def test_in_the_pdf_grids_do_not_overlap_and_each_number_has_its_own_box(
+    exercise: str, gradients: bool, paper: str
+) -> None:
+    """Read from the PDF's drawing commands and text positions, not from the layout: no two grids
+    overlap (touching is allowed: a row of 1s under its matrix), every grid is inside the margins,
+    every number starts inside a box of its own, and no label starts inside a grid."""
+    width, height = (72 * v for v in PAPERS[paper])
+    for page in PdfReader(io.BytesIO(key_pdf(exercise, gradients, paper))).pages:
+        boxes, grids = stroked_rectangles(page)
+        for k, a in enumerate(grids):
+            assert 28 <= a[0] and a[2] <= width - 28 and 28 <= a[1] and a[3] <= height - 28, a
+            for b in grids[k + 1 :]:
+                overlap = min(a[2], b[2]) - max(a[0], b[0]), min(a[3], b[3]) - max(a[1], b[1])
+                assert min(overlap) <= 0.5, f"{a} and {b} overlap"
+        holders = []
+        for text, x, y, size in texts(page):
+            if size == 10 and re.fullmatch(r"-?[\d./]+|\?", text):
+                holder = [box for box in boxes if inside(x, y, box)]
+                assert len(holder) == 1, f"{text!r} at {x:.1f}, {y:.1f} is in {holder}"
+                holders += holder
+            else:
+                assert not any(inside(x, y, grid) for grid in grids), f"{text!r} is on a grid"
+        assert len(holders) == len(set(holders)), "two numbers in one box"
 
 
 def test_print_is_readable_and_boxes_are_writable_by_hand() -> None:
@@ -229,7 +292,7 @@ def test_print_is_readable_and_boxes_are_writable_by_hand() -> None:
     sizes, numbers, boxes = [], [], []
     for exercise, gradients in BUDGET:  # sizes are in inches: the paper changes where, not how
         for paper in ["a4", "letter"] if exercise == "sae" else ["a4"]:
-            pdf = worksheet_pdf(exercise, [5], paper, answers=True, gradients=gradients)
+            pdf = key_pdf(exercise, gradients, paper)
             for page in PdfReader(io.BytesIO(pdf)).pages:
 
                 def seen(text, cm, tm, font, size):
