@@ -23,7 +23,7 @@ the next page. Positions are in inches from the top-left corner of the area unde
 
 from __future__ import annotations
 
-import textwrap
+import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -37,7 +37,7 @@ NUMBER_PT, LABEL_PT, TITLE_PT, SMALLEST_PT = 10, 9, 13, 8
 CELL_H = 0.25  # inches: 6.35 mm, room for a handwritten number
 CHAR_W = 0.09  # a digit at 10 pt (DejaVu Sans) is at most this wide
 NARROW = {".": 0.05, "-": 0.06, "/": 0.05}  # and these at most this
-LABEL_CHAR_W = 0.083  # a generous average for 9 pt text
+LABEL_W = 1.5  # a step's label may be as wide as its grid, or this
 GAP = 0.14  # between a product's left operand and its result
 LABEL_GAP = 0.27  # above a result: the line with its step number and formula
 BASELINE = 0.08  # that line's baseline, above the result's top edge
@@ -143,8 +143,29 @@ def entry_width(entry: str, narrow: bool = False) -> float:
     return sum(NARROW.get(char, CHAR_W) if narrow else CHAR_W for char in entry)
 
 
-def text_width(s: str) -> float:
-    return LABEL_CHAR_W * len(s)
+@functools.cache
+def text_width(s: str, bold: bool = False) -> float:
+    """How wide a line of 9 pt text is printed (DejaVu Sans, the font the PDF embeds), in
+    inches, with 0.02 in to spare."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextToPath
+
+    font = FontProperties(family="DejaVu Sans", size=LABEL_PT, weight="bold" if bold else "normal")
+    return TextToPath().get_text_width_height_descent(s, font, ismath=False)[0] / 72 + 0.02
+
+
+def wrap(line: str, width: float) -> list[str]:
+    """A line of 9 pt text broken at spaces into lines no wider than `width` inches (a word wider
+    than that stays whole), the lines after the first indented."""
+    lines, words = [], line.split(" ")
+    current = words[0]
+    for word in words[1:]:
+        if text_width(f"{current} {word}") <= width or not current.strip():
+            current = f"{current} {word}"
+        else:
+            lines.append(current)
+            current = f"     {word}"
+    return [*lines, current]
 
 
 @dataclass
@@ -252,7 +273,7 @@ def _text_part(x: float, y: float, s: str, right: bool = False, bold: bool = Fal
     """Text whose (first) baseline is at y, starting at x (ending at x, right=True); a "\n"
     starts another line."""
     lines = s.split("\n")
-    w = max(map(text_width, lines))
+    w = max(text_width(line, bold) for line in lines)
     weight = "bold" if bold else "normal"
 
     def draw(page: Page, px: float, py: float) -> None:
@@ -276,13 +297,8 @@ def _result_parts(sheet: Sheet, step: Step, cell_w: float) -> tuple[list[Part], 
     result = sheet.result(step, cell_w)
     if np.ndim(step.output) == 0:  # a number: one wide box
         result = Grid(result.entries, ANSWER, cell_w=1.3)
-    width = max(result.width, 1.8)
-    lines = [
-        wrapped
-        for line in _step_label(sheet, step)
-        for wrapped in textwrap.wrap(line, int(width / LABEL_CHAR_W), subsequent_indent="     ",
-                                     break_long_words=False)
-    ]  # fmt: skip
+    width = max(result.width, LABEL_W)
+    lines = [wrapped for line in _step_label(sheet, step) for wrapped in wrap(line, width)]
     gap = LABEL_GAP + LINE * (len(lines) - 1)
     text = _text_part(0, -BASELINE - LINE * (len(lines) - 1), "\n".join(lines))
     return [text, _grid_part(0, 0, result, step.name)], gap
