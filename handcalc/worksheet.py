@@ -99,7 +99,8 @@ def _header(sheet: Sheet, page: Page, width: float, first: bool) -> None:
     )
     page.text(0, top + 0.74, "Columns are samples; a gradient ∂L/∂A has A's shape. Write 7/3 as "
               "7/3, or to four decimals.", LABEL_PT)  # fmt: skip
-    page.text(0, top + 0.91, "Dashed grid: copy your earlier answer in." + given, LABEL_PT)
+    copy = "Dashed grid: copy your earlier answer in (Aᵀ: A's rows as columns)."
+    page.text(0, top + 0.91, copy + given, LABEL_PT)
 
 
 def orientation(sheet: Sheet, paper: str) -> tuple[tuple[float, float], list[PagePlan]]:
