@@ -106,19 +106,19 @@ def _header(sheet: Sheet, page: Page, width: float, first: bool) -> None:
 def orientation(sheet: Sheet, paper: str) -> tuple[tuple[float, float], list[PagePlan]]:
     """The page size and the sheet's pages laid out on it: portrait or landscape, boxes as wide
     as a digit per character or as narrow as the numbers allow (the layout places step by step,
-    so either can come out shorter), whichever takes the fewest pages, then asks for the fewest
-    copies; portrait and wide boxes on a tie."""
+    so either can come out shorter), whichever takes the fewest pages; then portrait (a column of
+    steps reads top to bottom), then the fewest copies; wide boxes on a tie."""
     best, rank = None, None
     portrait = PAPERS[paper]
-    for size in (portrait, portrait[::-1]):
+    for landscape, size in enumerate((portrait, portrait[::-1])):
         for narrow in (False, True):
             try:
                 plans = sheet_pages(replace(sheet, narrow=narrow), size)
             except ValueError:
                 continue
             copies = sum(part.copy for plan in plans for part, _, _ in plan.parts)
-            if rank is None or (len(plans), copies) < rank:
-                best, rank = (size, plans), (len(plans), copies)
+            if rank is None or (len(plans), landscape, copies) < rank:
+                best, rank = (size, plans), (len(plans), landscape, copies)
     if best is None:
         raise ValueError(f"the sheet does not fit {paper} paper either way round")
     return best
