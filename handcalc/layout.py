@@ -366,6 +366,7 @@ class PagePlan:
     parts: list[tuple[Part, float, float]] = field(default_factory=list)
     grids: dict[str, Rect] = field(default_factory=dict)
     shapes: dict[str, tuple[int, int]] = field(default_factory=dict)  # rows, columns of each grid
+    boxes: list[Rect] = field(default_factory=list)  # where each part is, as rects() gives
 
     def saved(self) -> tuple:
         """The page as it is now, for restore()."""
@@ -373,17 +374,17 @@ class PagePlan:
 
     def restore(self, saved: tuple) -> None:
         count, grids, shapes = saved
-        del self.parts[count:]
+        del self.parts[count:], self.boxes[count:]
         self.grids, self.shapes = dict(grids), dict(shapes)
 
-    def rects(self) -> Iterator[Rect]:
-        for part, x, y in self.parts:
-            yield (x + part.x, y + part.y, part.width, part.height)
+    def rects(self) -> list[Rect]:
+        """Where each part on the page is: (x, y, width, height)."""
+        return self.boxes
 
     def fits(self, parts: list[Part], x: float, y: float, skip: Rect | None = None) -> bool:
         """Do these parts, with their (0, 0) at (x, y), stay on the page and clear of what
         is on it (skip: the grid they attach to, which they may touch)?"""
-        placed = [r for r in self.rects() if r != skip]
+        placed = self.boxes if skip is None else [r for r in self.boxes if r != skip]
         for part in parts:
             px, py = x + part.x, y + part.y
             if px < -1e-9 or py < -1e-9:
@@ -399,6 +400,7 @@ class PagePlan:
     def put(self, parts: list[Part], x: float, y: float) -> None:
         for part in (p for p in parts if p.keep):
             self.parts.append((part, x, y))
+            self.boxes.append((x + part.x, y + part.y, part.width, part.height))
             for name in (part.grid, *part.also) if part.grid is not None else ():
                 if name not in self.grids:
                     self.grids[name] = (x + part.x, y + part.y, part.width, part.height)
@@ -408,7 +410,7 @@ class PagePlan:
         """The first place, top to bottom then left to right, where the parts fit."""
         left = min(p.x for p in parts)
         top = min(p.y for p in parts)
-        rects = list(self.rects())
+        rects = self.boxes
         xs = sorted({0.0, *(rx + rw + PAD for rx, _, rw, _ in rects)})
         ys = sorted({0.0, *(ry + rh + PAD for _, ry, _, rh in rects)})
         for y in ys:
