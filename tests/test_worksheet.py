@@ -25,14 +25,21 @@ def pages_text(pdf: bytes) -> list[str]:
     return [page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages]
 
 
+def texts(page) -> list[tuple[str, float, float, float]]:
+    """Every text drawn on a PDF page: (text, x, y of its start on the baseline, size)."""
+    found = []
+
+    def seen(text, cm, tm, font, size):
+        if text.strip():
+            found.append((text.strip(), cm[4] + tm[4], cm[5] + tm[5], size))
+
+    page.extract_text(visitor_text=seen)
+    return found
+
+
 def pages_chunks(pdf: bytes) -> list[list[str]]:
     """Each page's texts as drawn, one string per text drawn (an entry, a label)."""
-    pages = []
-    for page in PdfReader(io.BytesIO(pdf)).pages:
-        chunks: list[str] = []
-        page.extract_text(visitor_text=lambda t, *_, into=chunks: into.append(t.strip()))
-        pages.append([c for c in chunks if c])
-    return pages
+    return [[text for text, *_ in texts(page)] for page in PdfReader(io.BytesIO(pdf)).pages]
 
 
 def contains_run(tokens: list[str], run: list[str]) -> bool:
@@ -232,24 +239,6 @@ def stroked_rectangles(page) -> tuple[list[Box], list[Box]]:
     return thin, thick
 
 
-def stroked_boxes(page) -> list[tuple[float, float]]:
-    """(width, height) in points of every rectangle stroked on a PDF page (the grids' boxes)."""
-    thin, thick = stroked_rectangles(page)
-    return [(x1 - x0, y1 - y0) for x0, y0, x1, y1 in thin + thick]
-
-
-def texts(page) -> list[tuple[str, float, float, float]]:
-    """Every text drawn on a PDF page: (text, x, y of its start on the baseline, size)."""
-    found = []
-
-    def seen(text, cm, tm, font, size):
-        if text.strip():
-            found.append((text.strip(), cm[4] + tm[4], cm[5] + tm[5], size))
-
-    page.extract_text(visitor_text=seen)
-    return found
-
-
 @functools.cache
 def key_pdf(exercise: str, gradients: bool, paper: str) -> bytes:
     return worksheet_pdf(exercise, [5], paper, answers=True, gradients=gradients)
@@ -294,15 +283,12 @@ def test_print_is_readable_and_boxes_are_writable_by_hand() -> None:
         for paper in ["a4", "letter"] if exercise == "sae" else ["a4"]:
             pdf = key_pdf(exercise, gradients, paper)
             for page in PdfReader(io.BytesIO(pdf)).pages:
-
-                def seen(text, cm, tm, font, size):
-                    if text.strip():
-                        sizes.append(size)
-                        if re.fullmatch(r"-?[\d./]+", text.strip()):
-                            numbers.append(size)
-
-                page.extract_text(visitor_text=seen)
-                boxes += stroked_boxes(page)
+                for text, _, _, size in texts(page):
+                    sizes.append(size)
+                    if re.fullmatch(r"-?[\d./]+", text):
+                        numbers.append(size)
+                thin, thick = stroked_rectangles(page)
+                boxes += [(x1 - x0, y1 - y0) for x0, y0, x1, y1 in thin + thick]
     assert numbers and min(numbers) >= 9, min(numbers)
     assert min(sizes) >= 7, min(sizes)
     mm = 72 / 25.4
