@@ -160,7 +160,7 @@ def wrap(line: str, width: float) -> list[str]:
     lines, words = [], line.split(" ")
     current = words[0]
     for word in words[1:]:
-        if text_width(f"{current} {word}") <= width or not current.strip():
+        if text_width(f"{current} {word}") <= width:
             current = f"{current} {word}"
         else:
             lines.append(current)
@@ -256,7 +256,6 @@ class Part:
     keep: bool = True  # False: room the piece needs now, not drawn or kept
     answers: int = 0  # how many answers this grid prints (in an answer key)
     copy: bool = False  # a dashed grid: an earlier answer to copy in
-    also: tuple[str, ...] = ()  # other values in this grid (a bias column)
     shape: tuple[int, int] = (0, 0)  # its rows and columns
 
 
@@ -325,7 +324,6 @@ def _product(
             grid.split_col = len(left[0]) - 1
         name = f"[{label(left_name)} | {label(bias[0])}]" if bias else label(left_name)
         parts.append(_grid_part(-GAP - grid.width, 0, grid, left_name))
-        parts[-1].also = tuple(bias)
         parts.append(_text_part(-GAP, -BASELINE, name, right=True, bold=True))
     ones = Grid([["1"] * len(top[0])], cell_w=right_w)
     if top_on_page:
@@ -401,10 +399,9 @@ class PagePlan:
         for part in (p for p in parts if p.keep):
             self.parts.append((part, x, y))
             self.boxes.append((x + part.x, y + part.y, part.width, part.height))
-            for name in (part.grid, *part.also) if part.grid is not None else ():
-                if name not in self.grids:
-                    self.grids[name] = (x + part.x, y + part.y, part.width, part.height)
-                    self.shapes[name] = part.shape
+            if part.grid is not None and part.grid not in self.grids:
+                self.grids[part.grid] = self.boxes[-1]
+                self.shapes[part.grid] = part.shape
 
     def room(self, parts: list[Part]) -> tuple[float, float] | None:
         """The first place, top to bottom then left to right, where the parts fit."""
